@@ -1,0 +1,1 @@
+//! byok-auth (under construction).

@@ -1,0 +1,3 @@
+//! The `byok` command (under construction).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! byok-executor (under construction).

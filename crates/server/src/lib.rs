@@ -1,0 +1,1 @@
+//! byok-server (under construction).

@@ -1,0 +1,1 @@
+//! byok-translate (under construction).

@@ -1,0 +1,297 @@
+//! The one error type every byok layer returns, and its OpenAI-shaped rendering.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A `Result` whose error is [`ByokError`].
+pub type Result<T, E = ByokError> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a client of an OpenAI-compatible API understands.
+///
+/// Every variant maps to one HTTP status ([`ByokError::status`]) and renders as OpenAI's error
+/// object ([`ByokError::to_openai_json`]). `Display` never includes an upstream body or a
+/// secret, so an error can always be logged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ByokError {
+    /// The client's request is malformed or asks for something the upstream cannot do (400).
+    #[error("{message}")]
+    InvalidRequest {
+        /// What is wrong and how to fix it.
+        message: String,
+        /// The request field at fault, if one is.
+        param: Option<String>,
+    },
+    /// No credentials, or credentials the upstream refused (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// An unknown route or model (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request body is larger than the server accepts (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The ChatGPT plan's usage limit is reached (429); retrying before the reset is useless.
+    #[error("{message}")]
+    UsageLimit {
+        /// The upstream's explanation.
+        message: String,
+        /// The plan that hit the limit (`plus`, `pro`, ...), if the upstream said.
+        plan_type: Option<String>,
+        /// When the limit resets, in Unix seconds, if known.
+        resets_at: Option<i64>,
+        /// How long to wait before trying again, if known.
+        retry_after: Option<Duration>,
+    },
+    /// The upstream answered with a non-success status.
+    ///
+    /// `body` is kept for the client (it holds the upstream's own explanation) but never shown
+    /// by `Display`, which logs read.
+    #[error("the upstream answered HTTP {status}")]
+    Upstream {
+        /// The upstream's HTTP status.
+        status: u16,
+        /// The upstream's response body, as received.
+        body: String,
+        /// The upstream's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The upstream could not be reached at all (502).
+    #[error("cannot reach the upstream: {0}")]
+    Unreachable(String),
+    /// The upstream's answer was broken: bad JSON, a stream cut short (502).
+    #[error("the upstream sent a broken answer: {0}")]
+    BadGateway(String),
+    /// The upstream took too long (504).
+    #[error("the upstream timed out: {0}")]
+    Timeout(String),
+    /// byok's own configuration or state is wrong (500): a corrupt file, a bad setting.
+    #[error("{0}")]
+    Config(String),
+    /// A bug or an unexpected local failure (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ByokError {
+    /// A 400 error about the request, naming the field at fault.
+    pub fn invalid_request(message: impl Into<String>, param: Option<&str>) -> Self {
+        Self::InvalidRequest {
+            message: message.into(),
+            param: param.map(str::to_owned),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest { .. } => 400,
+            Self::Unauthorized(_) => 401,
+            Self::NotFound(_) => 404,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UsageLimit { .. } => 429,
+            Self::Upstream { status, .. } => match *status {
+                s @ 400..=599 => s,
+                _ => 502,
+            },
+            Self::Unreachable(_) | Self::BadGateway(_) => 502,
+            Self::Timeout(_) => 504,
+            Self::Config(_) | Self::Internal(_) => 500,
+        }
+    }
+
+    /// How long the client should wait before retrying, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::UsageLimit { retry_after, .. } | Self::Upstream { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// OpenAI's `error.type` for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest { .. } | Self::NotFound(_) | Self::PayloadTooLarge(_) => {
+                "invalid_request_error"
+            }
+            Self::Unauthorized(_) => "authentication_error",
+            Self::UsageLimit { .. } => "usage_limit_reached",
+            Self::Upstream { status, .. } => match status {
+                401 | 403 => "authentication_error",
+                429 => "rate_limit_error",
+                400..=499 => "invalid_request_error",
+                _ => "upstream_error",
+            },
+            Self::Unreachable(_) | Self::BadGateway(_) => "upstream_error",
+            Self::Timeout(_) => "timeout_error",
+            Self::Config(_) | Self::Internal(_) => "server_error",
+        }
+    }
+
+    /// OpenAI's `error.code` for this error, when there is a fitting one.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Unauthorized(_) => Some("invalid_api_key"),
+            Self::NotFound(_) => Some("not_found"),
+            Self::PayloadTooLarge(_) => Some("payload_too_large"),
+            Self::UsageLimit { .. } => Some("usage_limit_reached"),
+            Self::Unreachable(_) => Some("upstream_unreachable"),
+            Self::BadGateway(_) => Some("bad_gateway"),
+            Self::Timeout(_) => Some("timeout"),
+            _ => None,
+        }
+    }
+
+    /// The error as OpenAI's error object:
+    /// `{"error":{"message","type","param","code"}}`.
+    ///
+    /// For [`ByokError::Upstream`] an OpenAI-shaped upstream body is passed on as it is (it is
+    /// the upstream's own answer to this client); any other body is summarised.
+    ///
+    /// ```
+    /// use byok_types::ByokError;
+    /// let err = ByokError::Upstream {
+    ///     status: 400,
+    ///     body: r#"{"error":{"message":"Unsupported parameter: temperature","type":"invalid_request_error","param":"temperature","code":null}}"#.into(),
+    ///     retry_after: None,
+    /// };
+    /// let json = err.to_openai_json();
+    /// assert_eq!(json["error"]["message"], "Unsupported parameter: temperature");
+    /// assert_eq!(json["error"]["param"], "temperature");
+    /// ```
+    pub fn to_openai_json(&self) -> Value {
+        if let Self::Upstream { status, body, .. } = self {
+            return upstream_error_json(*status, body, self.error_type());
+        }
+        let param = match self {
+            Self::InvalidRequest { param, .. } => param.clone(),
+            _ => None,
+        };
+        let mut error = json!({
+            "message": self.to_string(),
+            "type": self.error_type(),
+            "param": param,
+            "code": self.code(),
+        });
+        if let Self::UsageLimit {
+            plan_type,
+            resets_at,
+            retry_after,
+            ..
+        } = self
+        {
+            error["plan_type"] = json!(plan_type);
+            error["resets_at"] = json!(resets_at);
+            error["resets_in_seconds"] = json!(retry_after.map(|d| d.as_secs()));
+        }
+        json!({ "error": error })
+    }
+}
+
+/// Renders an upstream error body in OpenAI's shape, keeping the upstream's words.
+fn upstream_error_json(status: u16, body: &str, fallback_type: &str) -> Value {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let upstream = parsed.as_ref().and_then(|v| v.get("error"));
+    match upstream {
+        Some(Value::Object(obj)) => {
+            let mut error = obj.clone();
+            error
+                .entry("message")
+                .or_insert_with(|| json!(format!("the upstream answered HTTP {status}")));
+            error.entry("type").or_insert_with(|| json!(fallback_type));
+            error.entry("param").or_insert(Value::Null);
+            error.entry("code").or_insert(Value::Null);
+            json!({ "error": error })
+        }
+        Some(Value::String(message)) => json!({ "error": {
+            "message": message, "type": fallback_type, "param": null, "code": null,
+        }}),
+        _ => {
+            let detail = parsed
+                .as_ref()
+                .and_then(|v| v.get("detail").or_else(|| v.get("message")))
+                .and_then(Value::as_str)
+                .map_or_else(String::new, |d| format!(": {d}"));
+            json!({ "error": {
+                "message": format!("the upstream answered HTTP {status}{detail}"),
+                "type": fallback_type,
+                "param": null,
+                "code": null,
+            }})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_renders_the_four_openai_fields() {
+        let errors = [
+            ByokError::invalid_request("bad", Some("model")),
+            ByokError::Unauthorized("sign in with `byok login`".into()),
+            ByokError::NotFound("no such model".into()),
+            ByokError::PayloadTooLarge("too big".into()),
+            ByokError::Unreachable("connection refused".into()),
+            ByokError::BadGateway("cut".into()),
+            ByokError::Timeout("idle".into()),
+            ByokError::Internal("oops".into()),
+            ByokError::Upstream {
+                status: 500,
+                body: "<html>".into(),
+                retry_after: None,
+            },
+        ];
+        for err in errors {
+            let json = err.to_openai_json();
+            let obj = json["error"].as_object().expect("error object");
+            for key in ["message", "type", "param", "code"] {
+                assert!(obj.contains_key(key), "{key} missing in {json}");
+            }
+            assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+    }
+
+    #[test]
+    fn display_never_shows_the_upstream_body() {
+        let err = ByokError::Upstream {
+            status: 401,
+            body: r#"{"detail":"token sk-secret-value is invalid"}"#.into(),
+            retry_after: None,
+        };
+        assert!(!err.to_string().contains("sk-secret-value"));
+        assert!(!format!("{err}").contains("detail"));
+        assert_eq!(err.status(), 401);
+        assert_eq!(err.error_type(), "authentication_error");
+    }
+
+    #[test]
+    fn usage_limit_carries_reset_and_retry_after() {
+        let err = ByokError::UsageLimit {
+            message: "The usage limit has been reached".into(),
+            plan_type: Some("plus".into()),
+            resets_at: Some(1_800_000_000),
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        assert_eq!(err.status(), 429);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+        let json = err.to_openai_json();
+        assert_eq!(json["error"]["type"], "usage_limit_reached");
+        assert_eq!(json["error"]["resets_in_seconds"], 120);
+        assert_eq!(json["error"]["plan_type"], "plus");
+    }
+
+    #[test]
+    fn upstream_status_outside_errors_becomes_bad_gateway() {
+        let err = ByokError::Upstream {
+            status: 302,
+            body: String::new(),
+            retry_after: None,
+        };
+        assert_eq!(err.status(), 502);
+    }
+}
