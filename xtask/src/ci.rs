@@ -1,0 +1,29 @@
+//! `cargo xtask ci`: every check a commit must pass.
+
+use crate::shell::{self, cargo};
+
+/// Runs the checks, cheapest first, stopping at the first that fails.
+pub fn run() -> Result<(), String> {
+    shell::run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    shell::run(&mut cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The README's test command.
+    shell::run(&mut cargo(&["test", "--workspace"]))?;
+    shell::run(cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))?;
+    // Every publishable crate, in dependency order (the test and task crates are not published).
+    shell::run(&mut cargo(&[
+        "package",
+        "--workspace",
+        "--exclude",
+        "byok-e2e",
+        "--exclude",
+        "xtask",
+    ]))?;
+    crate::downstream::run()
+}
