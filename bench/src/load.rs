@@ -1,0 +1,159 @@
+//! The load generator: N concurrent clients over kept-alive HTTP/1.1 connections.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+
+use crate::stats::Percentiles;
+use crate::{flag, parsed};
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// What one run measured; printed as JSON.
+#[derive(Debug, Serialize)]
+struct Report {
+    requests: usize,
+    errors: usize,
+    first_error: Option<String>,
+    seconds: f64,
+    requests_per_second: f64,
+    ttfb_ms: Percentiles,
+    ttlb_ms: Percentiles,
+}
+
+/// One request's timings.
+struct Sample {
+    ttfb: Duration,
+    ttlb: Duration,
+}
+
+/// `load --url URL --body FILE --concurrency N --requests M --expect TEXT`.
+pub async fn run(args: &[String]) -> Result<(), String> {
+    let url: hyper::Uri = flag(args, "--url")
+        .ok_or("--url is required")?
+        .parse()
+        .map_err(|e| format!("--url: {e}"))?;
+    let body_path = flag(args, "--body").ok_or("--body FILE is required")?;
+    let body = Bytes::from(std::fs::read(body_path).map_err(|e| format!("{body_path}: {e}"))?);
+    let concurrency: usize = parsed(args, "--concurrency", 1)?;
+    let requests: usize = parsed(args, "--requests", 100)?;
+    let expect = flag(args, "--expect").unwrap_or("").as_bytes().to_vec();
+
+    let client: HttpClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(usize::MAX)
+        .build_http();
+    let next = Arc::new(AtomicUsize::new(0));
+    let target = Arc::new(Target { url, body, expect });
+    // Every client first makes one unmeasured request, so that connection set-up and lazy
+    // initialisation stay out of the figures; then all start together.
+    let barrier = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, next, target) = (client.clone(), next.clone(), target.clone());
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                let mut errors = Vec::new();
+                if let Err(e) = target.once(&client).await {
+                    errors.push(format!("warm-up: {e}"));
+                }
+                barrier.wait().await;
+                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                    match target.once(&client).await {
+                        Ok(sample) => samples.push(sample),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                (samples, errors)
+            })
+        })
+        .collect();
+    barrier.wait().await;
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(requests);
+    let mut errors = Vec::new();
+    for worker in workers {
+        let (s, e) = worker
+            .await
+            .map_err(|e| format!("a client task panicked: {e}"))?;
+        samples.extend(s);
+        errors.extend(e);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut first_bytes: Vec<Duration> = samples.iter().map(|s| s.ttfb).collect();
+    let mut last_bytes: Vec<Duration> = samples.iter().map(|s| s.ttlb).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let report = Report {
+        requests: samples.len() + errors.len(),
+        errors: errors.len(),
+        first_error: errors.into_iter().next(),
+        seconds,
+        requests_per_second: samples.len() as f64 / seconds,
+        ttfb_ms: Percentiles::of(&mut first_bytes),
+        ttlb_ms: Percentiles::of(&mut last_bytes),
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// Where the load goes and what a good answer holds.
+struct Target {
+    url: hyper::Uri,
+    body: Bytes,
+    expect: Vec<u8>,
+}
+
+impl Target {
+    /// Sends one request and reads the whole answer, timing its first and last body byte.
+    async fn once(&self, client: &HttpClient) -> Result<Sample, String> {
+        let request = hyper::Request::post(self.url.clone())
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer bench")
+            .body(Full::new(self.body.clone()))
+            .map_err(|e| e.to_string())?;
+        let t0 = Instant::now();
+        let response = client.request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let mut body = response.into_body();
+        let mut first_byte = None;
+        let mut seen = Vec::new();
+        let mut found = self.expect.is_empty();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| format!("body cut: {e}"))?;
+            if let Some(data) = frame.data_ref() {
+                first_byte.get_or_insert_with(|| t0.elapsed());
+                if !found {
+                    // Keep only enough of the previous chunk to match across a boundary.
+                    let keep = seen.len().min(self.expect.len());
+                    seen.drain(..seen.len() - keep);
+                    seen.extend_from_slice(data);
+                    found = memchr::memmem::find(&seen, &self.expect).is_some();
+                }
+            }
+        }
+        let last_byte = t0.elapsed();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        if !found {
+            return Err(format!(
+                "answer lacks `{}`",
+                String::from_utf8_lossy(&self.expect)
+            ));
+        }
+        Ok(Sample {
+            ttfb: first_byte.unwrap_or(last_byte),
+            ttlb: last_byte,
+        })
+    }
+}
