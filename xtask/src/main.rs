@@ -2,9 +2,13 @@
 //!
 //! * `ci`: everything CI checks, in the order a failure is cheapest to find.
 //! * `downstream`: a crate outside the workspace can use `byok-translate` alone.
+//! * `bench`: the proxy load benchmark (byok vs. straight at a stand-in upstream).
 
+mod bench;
+mod bench_auth;
 mod ci;
 mod downstream;
+mod procstat;
 mod shell;
 
 use std::process::ExitCode;
@@ -14,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("downstream") => downstream::run(),
+        Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {
             print_help();
             Ok(())
@@ -35,6 +40,8 @@ fn print_help() {
          Tasks:\n  \
          ci          fmt --check, clippy -D warnings, tests, docs -D warnings, package, downstream\n  \
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \
-         that its dependency tree holds no tokio, reqwest, hyper or axum"
+         that its dependency tree holds no tokio, reqwest, hyper or axum\n  \
+         bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 1000 streams;\n              \
+         prints a table and writes target/bench/proxy.json"
     );
 }
