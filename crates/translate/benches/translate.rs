@@ -1,1 +1,2 @@
+//! Benchmarks of byok-translate (filled in below).
 fn main() {}

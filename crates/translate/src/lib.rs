@@ -1,1 +1,23 @@
-//! byok-translate (under construction).
+#![doc = include_str!("../README.md")]
+
+mod answer;
+mod codex;
+mod error;
+mod options;
+mod request;
+mod reverse;
+mod sse;
+mod stream;
+mod tool_names;
+
+pub use answer::{ChatOptions, response_to_chat};
+pub use codex::responses_for_codex;
+pub use error::{StreamError, TranslateError};
+pub use options::{Preset, ReasoningMode};
+pub use request::{TranslatedRequest, chat_to_responses};
+pub use reverse::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};
+pub use sse::{SseEvent, SseParser};
+pub use stream::{
+    ChatStreamTranslator, ResponseCollector, ResponsesPassthrough, SseTranslator, StreamState,
+};
+pub use tool_names::{MAX_TOOL_NAME_LEN, ToolNameMap};

@@ -1,0 +1,77 @@
+//! The errors of this crate: a request that cannot be translated, a stream that did not end well.
+
+use thiserror::Error;
+
+/// A request this crate cannot translate; its message suits a `400` answer to the client.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TranslateError {
+    /// The body is not a JSON object.
+    #[error("the request body must be a JSON object")]
+    NotAnObject,
+    /// A required field is absent.
+    #[error("`{param}` is required")]
+    Missing {
+        /// The request field at fault.
+        param: String,
+    },
+    /// A field holds a value of the wrong shape.
+    #[error("`{param}` is invalid: {reason}")]
+    Invalid {
+        /// The request field at fault.
+        param: String,
+        /// What is wrong with it and what is expected instead.
+        reason: String,
+    },
+    /// A field asks for something the target API cannot do.
+    #[error("{message}")]
+    Unsupported {
+        /// The request field at fault.
+        param: String,
+        /// What is not supported, by whom, and what to do instead.
+        message: String,
+    },
+}
+
+impl TranslateError {
+    /// The request field at fault, if any (OpenAI's `error.param`).
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            Self::NotAnObject => None,
+            Self::Missing { param }
+            | Self::Invalid { param, .. }
+            | Self::Unsupported { param, .. } => Some(param),
+        }
+    }
+
+    #[allow(dead_code, reason = "used by the request translators")]
+    pub(crate) fn invalid(param: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            param: param.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[allow(dead_code, reason = "used by the request translators")]
+    pub(crate) fn unsupported(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Unsupported {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A Responses stream that did not end with a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StreamError {
+    /// The upstream reported a failure (`response.failed` or an `error` event).
+    #[error("the upstream failed: {message}")]
+    Failed {
+        /// The upstream's message.
+        message: String,
+        /// The upstream's error code, if it gave one.
+        code: Option<String>,
+    },
+    /// The stream ended before any terminal event (`response.completed`, `incomplete`, `failed`).
+    #[error("the upstream stream ended before response.completed; retry the request")]
+    CutOff,
+}
