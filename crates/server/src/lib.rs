@@ -1,1 +1,120 @@
-//! byok-server (under construction).
+#![doc = include_str!("../README.md")]
+
+mod access_log;
+mod client_key;
+mod config;
+mod error;
+mod handlers;
+mod serve;
+mod sse;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use byok_types::ProviderExecutor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use config::{DEFAULT_BODY_LIMIT, ServerConfig};
+pub use error::{ApiError, ServeError};
+pub use serve::{check_bind, serve, shutdown_signal};
+
+/// What every request handler shares: the executor that reaches the upstream and the config.
+///
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    executor: Arc<dyn ProviderExecutor>,
+    config: Arc<ServerConfig>,
+    /// Unix seconds of start-up: the `created` of every model in `GET /v1/models`.
+    started_at: i64,
+    /// Cancelled when the shutdown grace is over: running requests end at once.
+    cut: CancellationToken,
+}
+
+impl AppState {
+    /// Shares `executor` and `config` with every request.
+    pub fn new(executor: Arc<dyn ProviderExecutor>, config: ServerConfig) -> Self {
+        let started_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Self {
+            executor,
+            config: Arc::new(config),
+            started_at,
+            cut: CancellationToken::new(),
+        }
+    }
+
+    /// Ends every request still running (streams get a last error event). [`serve`] calls it
+    /// when the shutdown grace period is over; call it yourself when you serve [`router`]
+    /// another way.
+    pub fn cut_running_requests(&self) {
+        self.cut.cancel();
+    }
+
+    /// Runs an executor call, unless the running requests are cut first.
+    async fn until_cut<T>(
+        &self,
+        call: impl Future<Output = byok_types::Result<T>>,
+    ) -> byok_types::Result<T> {
+        tokio::select! {
+            result = call => result,
+            () = self.cut.cancelled() => Err(byok_types::ByokError::Internal(
+                "byok is shutting down and cut this request; send it again".into(),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("provider", &self.executor.provider())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole HTTP surface as an axum [`Router`], ready for `axum::serve` or to be nested in
+/// an application of your own.
+///
+/// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
+/// `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
+/// needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new();
+    for prefix in ["/v1", ""] {
+        api = api
+            .route(
+                &format!("{prefix}/chat/completions"),
+                post(handlers::chat_completions),
+            )
+            .route(&format!("{prefix}/responses"), post(handlers::responses))
+            .route(&format!("{prefix}/models"), get(handlers::list_models))
+            .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model));
+    }
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.config.client_key.clone(),
+        client_key::require_client_key,
+    ));
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .merge(api)
+        // After the routes: it applies to the routes already present.
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .fallback(handlers::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(access_log::access_log)),
+        )
+}

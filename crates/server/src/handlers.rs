@@ -1,0 +1,156 @@
+//! The endpoints: small functions over the shared [`AppState`].
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, extract::Request};
+use byok_types::{ByokError, ChatRequest, ProviderResponse};
+use serde_json::{Value, json};
+
+use crate::access_log::{RequestLog, TokenUsage};
+use crate::{ApiError, AppState, sse};
+
+/// `POST /v1/chat/completions`.
+pub(crate) async fn chat_completions(
+    State(state): State<AppState>,
+    Extension(log): Extension<RequestLog>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request = ChatRequest::from_slice(&read_body(body)?)?;
+    log.set_model(&request.model);
+    let answer = state.until_cut(state.executor.chat(request)).await?;
+    Ok(relay(&state, answer, log))
+}
+
+/// `POST /v1/responses`.
+pub(crate) async fn responses(
+    State(state): State<AppState>,
+    Extension(log): Extension<RequestLog>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body: Value = serde_json::from_slice(&read_body(body)?).map_err(|e| {
+        ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
+    })?;
+    if !body.is_object() {
+        return Err(
+            ByokError::invalid_request("the request body must be a JSON object", None).into(),
+        );
+    }
+    match body.get("model") {
+        Some(Value::String(model)) if !model.trim().is_empty() => log.set_model(model),
+        Some(_) => {
+            return Err(ByokError::invalid_request(
+                "`model` must be a non-empty string",
+                Some("model"),
+            )
+            .into());
+        }
+        None => {
+            return Err(ByokError::invalid_request(
+                "you must provide a model parameter",
+                Some("model"),
+            )
+            .into());
+        }
+    }
+    if body.get("input").is_none() {
+        return Err(ByokError::invalid_request(
+            "missing required parameter: `input`",
+            Some("input"),
+        )
+        .into());
+    }
+    let answer = state.until_cut(state.executor.responses(body)).await?;
+    Ok(relay(&state, answer, log))
+}
+
+/// `GET /v1/models`.
+pub(crate) async fn list_models(State(state): State<AppState>) -> Json<Value> {
+    let data: Vec<Value> = state
+        .executor
+        .supported_models()
+        .iter()
+        .map(|id| model_object(&state, id))
+        .collect();
+    Json(json!({ "object": "list", "data": data }))
+}
+
+/// `GET /v1/models/{id}`.
+pub(crate) async fn get_model(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if state.executor.supported_models().contains(&id) {
+        Ok(Json(model_object(&state, &id)))
+    } else {
+        Err(ByokError::NotFound(format!(
+            "the model `{id}` does not exist or is not served by byok; GET /v1/models lists the \
+             models it serves"
+        ))
+        .into())
+    }
+}
+
+/// `GET /healthz`: open to everyone, says the server runs and which upstream it uses.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "provider": state.executor.provider() }))
+}
+
+/// Any path that is not an endpoint.
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError(ByokError::NotFound(format!(
+        "unknown URL `{}`: byok serves POST /v1/chat/completions, POST /v1/responses, \
+         GET /v1/models and GET /healthz",
+        uri.path()
+    )))
+}
+
+/// A known path asked with the wrong method.
+pub(crate) async fn method_not_allowed(method: Method, request: Request) -> Response {
+    let message = format!(
+        "{method} is not allowed on `{}`; see the `Allow` header for the methods that are",
+        request.uri().path()
+    );
+    let body = json!({ "error": {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": null,
+        "code": "method_not_allowed",
+    }});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+fn model_object(state: &AppState, id: &str) -> Value {
+    json!({ "id": id, "object": "model", "created": state.started_at, "owned_by": "openai" })
+}
+
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ByokError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ByokError::PayloadTooLarge(
+                "the request body is larger than this server accepts; send a smaller request \
+                 (or raise the server's body limit)"
+                    .into(),
+            )
+        } else {
+            ByokError::invalid_request(format!("cannot read the request body: {rejection}"), None)
+        }
+    })
+}
+
+fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Response {
+    match answer {
+        ProviderResponse::Complete(value) => {
+            if let Some(usage) = TokenUsage::from_json(&value) {
+                log.set_usage(usage);
+            }
+            Json(value).into_response()
+        }
+        ProviderResponse::Stream(stream) => {
+            sse::response(stream, state.config.keep_alive, state.cut.clone(), log)
+        }
+    }
+}
