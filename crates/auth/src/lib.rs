@@ -1,1 +1,14 @@
-//! byok-auth (under construction).
+#![doc = include_str!("../README.md")]
+
+pub mod claims;
+mod config;
+mod error;
+pub mod login;
+mod manager;
+mod oauth;
+mod store;
+
+pub use config::{AuthConfig, CODEX_CLIENT_ID, DEFAULT_ISSUER, ISSUER_ENV};
+pub use error::{AuthError, RefreshRejection};
+pub use manager::AuthManager;
+pub use store::{Account, CodexCliStore, FileTokenStore, TokenStore, import_codex_cli};

@@ -1,0 +1,216 @@
+//! Valid tokens on demand: read from the store, refreshed when due, one refresh at a time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use byok_types::{OAuthToken, Secret};
+
+use crate::oauth::{self, now};
+use crate::{Account, AuthConfig, AuthError, TokenStore};
+
+/// Refresh when the access token expires within this many seconds.
+const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
+/// Without a known expiry, refresh tokens older than this (the Codex CLI's rule).
+const MAX_AGE_SECS: i64 = 8 * 24 * 60 * 60;
+
+/// Hands out valid ChatGPT tokens, refreshing them when they are about to expire.
+///
+/// Cheap to share behind an `Arc`. Refreshes are single-flight per account: however many
+/// callers need a refresh at once, one request reaches the issuer and all get its result.
+/// Before refreshing, the store is read again, since another process (another byok, the Codex
+/// CLI) may have rotated the token already; a refreshed token is written back to the store.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), byok_auth::AuthError> {
+/// use std::sync::Arc;
+/// use byok_auth::{AuthConfig, AuthManager, FileTokenStore};
+/// let auth = AuthManager::new(
+///     Arc::new(FileTokenStore::from_env()),
+///     AuthConfig::from_env(reqwest::Client::new()),
+/// );
+/// let token = auth.get_token().await?;
+/// println!("account {:?}", token.account_id);
+/// # Ok(()) }
+/// ```
+pub struct AuthManager {
+    store: Arc<dyn TokenStore>,
+    config: AuthConfig,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+/// Per-account state: the last token seen, and the lock that makes refreshes single-flight.
+#[derive(Default)]
+struct Slot {
+    cached: Mutex<Option<OAuthToken>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn cached(&self) -> Option<OAuthToken> {
+        self.cached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn remember(&self, token: &OAuthToken) {
+        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
+    }
+}
+
+impl std::fmt::Debug for AuthManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthManager")
+            .field("store", &self.store.describe())
+            .field("issuer", &self.config.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `token` can be used as it is.
+fn is_fresh(token: &OAuthToken, now: i64) -> bool {
+    match token.expires_at {
+        Some(_) => !token.expires_within(now, EXPIRY_MARGIN_SECS),
+        None => token
+            .last_refresh
+            .is_some_and(|at| now.saturating_sub(at) < MAX_AGE_SECS),
+    }
+}
+
+impl AuthManager {
+    /// A manager over `store`, refreshing at `config`'s issuer.
+    pub fn new(store: Arc<dyn TokenStore>, config: AuthConfig) -> Self {
+        Self {
+            store,
+            config,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store the tokens come from.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    /// Names of the signed-in accounts (for the executor's round-robin pool), active one first.
+    pub async fn accounts(&self) -> Result<Vec<String>, AuthError> {
+        let accounts = self.store.load().await?;
+        if accounts.is_empty() {
+            return Err(self.not_signed_in());
+        }
+        Ok(accounts.into_iter().map(|a| a.name).collect())
+    }
+
+    /// A valid token of the active account (refreshed if needed).
+    pub async fn get_token(&self) -> Result<OAuthToken, AuthError> {
+        let active = self.accounts().await?.swap_remove(0);
+        self.get_token_for(&active).await
+    }
+
+    /// A valid token of a named account (refreshed if needed, single-flight per account).
+    pub async fn get_token_for(&self, account: &str) -> Result<OAuthToken, AuthError> {
+        let slot = self.slot(account);
+        if let Some(token) = slot.cached().filter(|t| is_fresh(t, now())) {
+            return Ok(token);
+        }
+        let _refreshing = slot.refresh.lock().await;
+        // Whoever held the lock before may have refreshed; another process may have too.
+        let stored = self.load(account).await?;
+        if is_fresh(&stored.token, now()) {
+            slot.remember(&stored.token);
+            return Ok(stored.token);
+        }
+        self.refresh_locked(&slot, stored).await
+    }
+
+    /// After a 401 from the backend: refresh now (single-flight; if another caller just
+    /// refreshed, return that token rather than refreshing twice).
+    ///
+    /// "Just refreshed" means: the token in the store is no longer the one this manager
+    /// handed out last. [`AuthManager::refresh_rejected`] names the refused token exactly.
+    pub async fn force_refresh(&self, account: &str) -> Result<OAuthToken, AuthError> {
+        let seen = match self.slot(account).cached() {
+            Some(token) => token.access_token,
+            None => self.load(account).await?.token.access_token,
+        };
+        self.refresh_rejected(account, &seen).await
+    }
+
+    /// After the backend refused `rejected` (an access token): refresh unless the store
+    /// already holds a different token, which is then returned. Single-flight per account.
+    pub async fn refresh_rejected(
+        &self,
+        account: &str,
+        rejected: &Secret,
+    ) -> Result<OAuthToken, AuthError> {
+        let slot = self.slot(account);
+        let _refreshing = slot.refresh.lock().await;
+        let stored = self.load(account).await?;
+        if stored.token.access_token != *rejected {
+            slot.remember(&stored.token);
+            return Ok(stored.token);
+        }
+        self.refresh_locked(&slot, stored).await
+    }
+
+    /// Refreshes `account` and saves the result; the caller holds the slot's refresh lock.
+    async fn refresh_locked(&self, slot: &Slot, account: Account) -> Result<OAuthToken, AuthError> {
+        tracing::info!(account = %account.name, "refreshing the ChatGPT token");
+        let token = oauth::refresh(&self.config, &account.name, &account.token).await?;
+        self.store
+            .save(&Account {
+                name: account.name,
+                token: token.clone(),
+            })
+            .await?;
+        slot.remember(&token);
+        Ok(token)
+    }
+
+    async fn load(&self, account: &str) -> Result<Account, AuthError> {
+        self.store
+            .get(account)
+            .await?
+            .ok_or_else(|| AuthError::UnknownAccount {
+                account: account.to_owned(),
+                store: self.store.describe(),
+            })
+    }
+
+    fn slot(&self, account: &str) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(account.to_owned()).or_default())
+    }
+
+    fn not_signed_in(&self) -> AuthError {
+        AuthError::NotSignedIn {
+            store: self.store.describe(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(expires_at: Option<i64>, last_refresh: Option<i64>) -> OAuthToken {
+        OAuthToken {
+            access_token: Secret::new("a"),
+            refresh_token: Secret::new("r"),
+            id_token: Secret::default(),
+            expires_at,
+            account_id: None,
+            last_refresh,
+        }
+    }
+
+    #[test]
+    fn due_within_five_minutes_of_expiry_or_after_eight_days_without_one() {
+        let now = 1_800_000_000;
+        assert!(is_fresh(&token(Some(now + 301), None), now));
+        assert!(!is_fresh(&token(Some(now + 299), None), now));
+        assert!(is_fresh(&token(None, Some(now - 7 * 86_400)), now));
+        assert!(!is_fresh(&token(None, Some(now - 9 * 86_400)), now));
+        assert!(!is_fresh(&token(None, None), now));
+    }
+}

@@ -1,0 +1,94 @@
+//! Writing a secret file so that no reader ever sees half of it and nobody else can read it.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::AuthError;
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, with
+/// mode 0600. The directory is created (mode 0700) if needed.
+pub(crate) async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<(), AuthError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || write_private_blocking(&path, &bytes))
+        .await
+        .map_err(|e| AuthError::Io {
+            action: "write",
+            path: "(credentials)".into(),
+            source: std::io::Error::other(e),
+        })?
+}
+
+fn write_private_blocking(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
+    let io = |action| {
+        let path = path.to_owned();
+        move |source| AuthError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_private_dir(dir).map_err(io("create the directory of"))?;
+    // tempfile creates the file with mode 0600 on Unix, before any byte is written.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".credentials-")
+        .tempfile_in(dir)
+        .map_err(io("create a temporary file next to"))?;
+    tmp.write_all(bytes).map_err(io("write"))?;
+    tmp.as_file().sync_all().map_err(io("write"))?;
+    tmp.persist(path).map_err(|e| io("replace")(e.error))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Reads a file, `None` if it does not exist.
+pub(crate) async fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(AuthError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn replaces_the_file_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/credentials.json");
+        write_private(&path, b"one".to_vec()).await.unwrap();
+        write_private(&path, b"two".to_vec()).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Only the file itself is left: no temporary files.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+}
