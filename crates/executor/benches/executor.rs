@@ -1,1 +1,2 @@
+//! Benchmarks (under construction).
 fn main() {}

@@ -1,0 +1,155 @@
+//! API-key mode: the OpenAI API (or a self-hosted OpenAI-compatible server), bodies passed
+//! through.
+
+use std::sync::atomic::Ordering;
+
+use byok_translate::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};
+use byok_types::{ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret};
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use crate::CodexExecutor;
+use crate::failure::translate_error;
+use crate::send::Sender;
+use crate::stream::{Passthrough, Protocol, Translated, shaped};
+
+/// The account name API-key answers are recorded under in the rate-limit store.
+pub const API_KEY_ACCOUNT: &str = "api-key";
+
+const SENDER: Sender<'static> = Sender {
+    provider: ProviderId::OpenAi,
+    account: API_KEY_ACCOUNT,
+};
+
+/// The `prompt_cache_key` (and session headers) for an API key: UUID v5 (OID namespace) of
+/// `cli-proxy-api:codex:prompt-cache:{key}`, stable across requests so the upstream's prompt
+/// cache hits.
+///
+/// ```
+/// use byok_types::Secret;
+/// let a = byok_executor::prompt_cache_key(&Secret::new("sk-test"));
+/// assert_eq!(a, byok_executor::prompt_cache_key(&Secret::new("sk-test")));
+/// assert_ne!(a, byok_executor::prompt_cache_key(&Secret::new("sk-other")));
+/// ```
+pub fn prompt_cache_key(api_key: &Secret) -> String {
+    let name = format!("cli-proxy-api:codex:prompt-cache:{}", api_key.expose());
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+}
+
+impl CodexExecutor {
+    pub(crate) async fn api_key_chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
+        let stream = req.stream;
+        let mut body = req.to_value();
+        // `stream: false` is left out by `to_value`; the OpenAI API's default is the same.
+        crate::models::apply_chat_alias(&mut body);
+        let response = self.api_key_post("/v1/chat/completions", &mut body).await?;
+        self.api_key_answer(response, stream, Protocol::Chat).await
+    }
+
+    pub(crate) async fn api_key_responses(&self, mut body: Value) -> Result<ProviderResponse> {
+        let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+        crate::models::apply_responses_alias(&mut body);
+        if !self.responses_via_chat.load(Ordering::Relaxed) {
+            match self.api_key_post("/v1/responses", &mut body).await {
+                Ok(response) => {
+                    return self
+                        .api_key_answer(response, stream, Protocol::Responses)
+                        .await;
+                }
+                Err(ByokError::Upstream { status: 404, .. }) => {
+                    tracing::info!(
+                        "the upstream has no /v1/responses; serving it through /v1/chat/completions"
+                    );
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        self.responses_through_chat(&body, stream).await
+    }
+
+    /// Serves a Responses request from an upstream that speaks only Chat Completions.
+    async fn responses_through_chat(&self, body: &Value, stream: bool) -> Result<ProviderResponse> {
+        let mut chat = responses_to_chat_request(body).map_err(|e| translate_error(&e))?;
+        if let Some(map) = chat.as_object_mut() {
+            map.insert("stream".into(), Value::Bool(stream));
+        }
+        let model = chat
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let response = self.api_key_post("/v1/chat/completions", &mut chat).await?;
+        self.responses_via_chat.store(true, Ordering::Relaxed);
+        if stream {
+            let builder = Translated(ResponsesStreamBuilder::new(&model));
+            Ok(ProviderResponse::Stream(shaped(
+                response.bytes_stream(),
+                builder,
+                self.idle_timeout,
+                Protocol::Responses,
+            )))
+        } else {
+            let completion = self.read_json(response).await?;
+            Ok(ProviderResponse::Complete(chat_to_response(&completion)))
+        }
+    }
+
+    /// POSTs `body` to `{base}{path}` with the key, adding `prompt_cache_key` unless the client
+    /// sent one; retried as the policy says.
+    async fn api_key_post(&self, path: &str, body: &mut Value) -> Result<reqwest::Response> {
+        let key = self
+            .api_key
+            .as_ref()
+            .ok_or_else(|| ByokError::Internal("API-key mode without an API key".into()))?;
+        let cache_key = prompt_cache_key(key);
+        if let Some(map) = body.as_object_mut() {
+            map.entry("prompt_cache_key")
+                .or_insert_with(|| Value::String(cache_key.clone()));
+        }
+        let bytes =
+            Bytes::from(serde_json::to_vec(body).map_err(|e| ByokError::Internal(e.to_string()))?);
+        let headers = api_key_headers(key, &cache_key)?;
+        let url = format!("{}{path}", self.base_url());
+        self.retry
+            .run(|| self.post_once(&url, headers.clone(), bytes.clone(), SENDER))
+            .await
+    }
+
+    /// The caller's answer: the stream passed through byte for byte, or the JSON object.
+    async fn api_key_answer(
+        &self,
+        response: reqwest::Response,
+        stream: bool,
+        protocol: Protocol,
+    ) -> Result<ProviderResponse> {
+        if stream {
+            Ok(ProviderResponse::Stream(shaped(
+                response.bytes_stream(),
+                Passthrough::new(protocol),
+                self.idle_timeout,
+                protocol,
+            )))
+        } else {
+            Ok(ProviderResponse::Complete(self.read_json(response).await?))
+        }
+    }
+}
+
+fn api_key_headers(key: &Secret, cache_key: &str) -> Result<HeaderMap> {
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+        ByokError::Config("the API key holds characters an HTTP header cannot carry".into())
+    })?;
+    auth.set_sensitive(true);
+    let session =
+        HeaderValue::from_str(cache_key).map_err(|e| ByokError::Internal(e.to_string()))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, auth);
+    headers.insert(HeaderName::from_static("conversation_id"), session.clone());
+    headers.insert(HeaderName::from_static("session_id"), session);
+    headers.insert(
+        ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    Ok(headers)
+}

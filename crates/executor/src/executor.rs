@@ -1,0 +1,212 @@
+//! `CodexExecutor`: one OpenAI account behind an OpenAI-compatible interface.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use byok_auth::AuthManager;
+use byok_translate::ReasoningMode;
+use byok_types::{
+    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, Result, Secret,
+};
+use serde_json::Value;
+
+use crate::pool::AccountPool;
+use crate::{ProviderHttp, RetryPolicy, models};
+
+/// The OpenAI API's address, for API-key mode.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com";
+/// The ChatGPT Codex backend's address, for OAuth mode.
+pub const DEFAULT_CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+/// How long a stream may stay silent before byok gives up on it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Which upstream a [`CodexExecutor`] speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// An OpenAI API key (`sk-...`): the OpenAI API, requests passed through.
+    ApiKey,
+    /// A ChatGPT sign-in: the Codex backend, Chat Completions translated to Responses.
+    OAuth,
+}
+
+impl Mode {
+    /// The upstream this mode speaks to.
+    pub fn provider(self) -> ProviderId {
+        match self {
+            Self::ApiKey => ProviderId::OpenAi,
+            Self::OAuth => ProviderId::Codex,
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ApiKey => "OpenAI API key",
+            Self::OAuth => "ChatGPT sign-in (Codex backend)",
+        })
+    }
+}
+
+/// Answers Chat Completions and Responses requests from an OpenAI account: with an API key
+/// through the OpenAI API, otherwise through the ChatGPT Codex backend with the signed-in
+/// accounts of its [`AuthManager`] (taking turns).
+///
+/// Built with [`CodexExecutor::builder`]; see the crate docs for an example.
+#[derive(bon::Builder)]
+pub struct CodexExecutor {
+    /// The shared HTTP client.
+    #[builder(into)]
+    pub(crate) http: ProviderHttp,
+    /// The ChatGPT sign-ins (OAuth mode); unused in API-key mode.
+    #[builder(into)]
+    pub(crate) auth: Arc<AuthManager>,
+    /// An OpenAI API key: when set, API-key mode.
+    #[builder(into)]
+    pub(crate) api_key: Option<Secret>,
+    /// The upstream's base URL for the mode in use (defaults: [`DEFAULT_OPENAI_BASE_URL`],
+    /// [`DEFAULT_CODEX_BASE_URL`]).
+    #[builder(into)]
+    pub(crate) base_url: Option<String>,
+    /// Where the rate-limit headers of every answer are kept.
+    #[builder(into)]
+    pub(crate) ratelimit: Option<Arc<RateLimitStore>>,
+    /// The `User-Agent` sent to the Codex backend (default: a Codex CLI one).
+    #[builder(into)]
+    pub(crate) user_agent: Option<String>,
+    /// How reasoning summaries reach Chat clients (default `reasoning_content`).
+    #[builder(default)]
+    pub(crate) reasoning: ReasoningMode,
+    /// How long the upstream may stay silent, for the answer's head or within a stream (300 s).
+    #[builder(default = DEFAULT_IDLE_TIMEOUT)]
+    pub(crate) idle_timeout: Duration,
+    /// How requests that failed before their first byte are retried (3 tries).
+    #[builder(default)]
+    pub(crate) retry: RetryPolicy,
+    #[builder(skip)]
+    pub(crate) pool: AccountPool,
+    /// Set once an API-key upstream answered 404 to `/v1/responses` and Chat to the fallback.
+    #[builder(skip)]
+    pub(crate) responses_via_chat: AtomicBool,
+}
+
+impl CodexExecutor {
+    /// The mode the credentials select, e.g. for a start-up message.
+    pub fn mode(&self) -> Mode {
+        if self.api_key.is_some() {
+            Mode::ApiKey
+        } else {
+            Mode::OAuth
+        }
+    }
+
+    /// The model ids this executor serves, aliases such as `gpt-5-codex-high` included.
+    /// Never empty; always holds `o4-mini`.
+    pub fn supported_models(&self) -> Vec<String> {
+        models::supported(self.mode() == Mode::ApiKey)
+    }
+
+    /// Answers a Chat Completions request: a `chat.completion`, or, when `req.stream` is set,
+    /// `chat.completion.chunk` events ending in `data: [DONE]` (or an error event).
+    pub async fn chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
+        let started = std::time::Instant::now();
+        let model = req.model.clone();
+        let result = match self.mode() {
+            Mode::ApiKey => self.api_key_chat(req).await,
+            Mode::OAuth => self.codex_chat(req).await,
+        };
+        log_outcome("chat", &model, started, &result);
+        result
+    }
+
+    /// Answers a Responses API request body: a `response` object, or, when the body's `stream`
+    /// is true, Responses events.
+    pub async fn responses(&self, body: Value) -> Result<ProviderResponse> {
+        let started = std::time::Instant::now();
+        let model = body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let result = match self.mode() {
+            Mode::ApiKey => self.api_key_responses(body).await,
+            Mode::OAuth => self.codex_responses(body).await,
+        };
+        log_outcome("responses", &model, started, &result);
+        result
+    }
+
+    /// The base URL in use, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        let default = match self.mode() {
+            Mode::ApiKey => DEFAULT_OPENAI_BASE_URL,
+            Mode::OAuth => DEFAULT_CODEX_BASE_URL,
+        };
+        self.base_url
+            .as_deref()
+            .unwrap_or(default)
+            .trim_end_matches('/')
+    }
+
+    /// The `User-Agent` sent upstream.
+    pub(crate) fn user_agent(&self) -> String {
+        self.user_agent.clone().unwrap_or_else(default_user_agent)
+    }
+}
+
+/// A Codex CLI user agent, as the Codex backend expects from its clients.
+fn default_user_agent() -> String {
+    format!(
+        "codex_cli_rs/0.50.0 ({}; {}) byok/{}",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// One line per request: what, how long, how it ended. Never a body or a secret.
+fn log_outcome(
+    kind: &str,
+    model: &str,
+    started: std::time::Instant,
+    result: &Result<ProviderResponse>,
+) {
+    let elapsed_ms = started.elapsed().as_millis();
+    match result {
+        Ok(_) => tracing::debug!(kind, model, elapsed_ms, "upstream answered"),
+        Err(err) => {
+            tracing::info!(kind, model, elapsed_ms, status = err.status(), error = %err, "upstream request failed");
+        }
+    }
+}
+
+impl std::fmt::Debug for CodexExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodexExecutor")
+            .field("mode", &self.mode())
+            .field("base_url", &self.base_url())
+            .field("idle_timeout", &self.idle_timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl ProviderExecutor for CodexExecutor {
+    fn provider(&self) -> ProviderId {
+        self.mode().provider()
+    }
+
+    async fn chat(&self, request: ChatRequest) -> Result<ProviderResponse> {
+        CodexExecutor::chat(self, request).await
+    }
+
+    async fn responses(&self, body: Value) -> Result<ProviderResponse> {
+        CodexExecutor::responses(self, body).await
+    }
+
+    fn supported_models(&self) -> Vec<String> {
+        CodexExecutor::supported_models(self)
+    }
+}

@@ -1,0 +1,90 @@
+//! One POST to an upstream: sent, timed, its rate-limit headers recorded, failures classified.
+
+use byok_types::{ByokError, ProviderId, Result};
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+
+use crate::CodexExecutor;
+use crate::failure::upstream_error;
+use crate::http::transport_error;
+
+/// The most of an error body byok keeps for the client.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Who a request is sent as, for the rate-limit store and the logs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sender<'a> {
+    pub(crate) provider: ProviderId,
+    pub(crate) account: &'a str,
+}
+
+impl CodexExecutor {
+    /// POSTs `body` (JSON) to `url` once. `Ok` only for a 2xx answer, whose body is not read
+    /// yet; the answer's head must come within the idle timeout.
+    pub(crate) async fn post_once(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+        sender: Sender<'_>,
+    ) -> Result<reqwest::Response> {
+        let request = self
+            .http
+            .client()
+            .post(url)
+            .headers(headers)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body);
+        let response = match tokio::time::timeout(self.idle_timeout, request.send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => return Err(transport_error(&err)),
+            Err(_) => {
+                return Err(ByokError::Timeout(format!(
+                    "the upstream did not answer within {} ms",
+                    self.idle_timeout.as_millis()
+                )));
+            }
+        };
+        let status = response.status().as_u16();
+        tracing::debug!(provider = %sender.provider, account = sender.account, status, "upstream answer");
+        if let Some(store) = &self.ratelimit {
+            store.record(
+                sender.provider,
+                sender.account,
+                response
+                    .headers()
+                    .iter()
+                    .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+            );
+        }
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let headers = response.headers().clone();
+        let body = self.read_error_body(response).await;
+        Err(upstream_error(status, &headers, body))
+    }
+
+    /// A failed answer's body, as text, cut at [`MAX_ERROR_BODY`]; empty if it does not come.
+    async fn read_error_body(&self, response: reqwest::Response) -> String {
+        match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
+            Ok(Ok(bytes)) => {
+                let bytes = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The whole body of a 2xx answer that is not a stream, as JSON.
+    pub(crate) async fn read_json(&self, response: reqwest::Response) -> Result<serde_json::Value> {
+        let bytes = match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(err)) => return Err(transport_error(&err)),
+            Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ByokError::BadGateway(format!("the upstream's answer is not valid JSON: {e}"))
+        })
+    }
+}
