@@ -1,3 +1,5 @@
-//! The `byok` command (under construction).
+//! The `byok` command: see `byok --help`.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    byok::main()
+}

@@ -1,0 +1,141 @@
+//! The command line, as clap parses it.
+//!
+//! The doc comments below are the `--help` text, read in a terminal: markdown would show as is.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The `byok` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "byok",
+    version,
+    about = "Your OpenAI account as a local OpenAI-compatible API.",
+    long_about = "byok (bring your own key) serves a standard OpenAI-compatible API on your own \
+machine, backed by your OpenAI API key or your ChatGPT subscription (the same sign-in as the \
+Codex CLI). Point any OpenAI client at http://127.0.0.1:8018/v1.\n\n\
+Quick start:\n  byok login          sign in with ChatGPT (or: byok import-codex-cli, or set OPENAI_API_KEY)\n  \
+byok serve          start the API on http://127.0.0.1:8018/v1\n\n\
+State lives in BYOK_HOME (default ~/.byok): credentials.json (mode 0600), ratelimits.json and \
+an optional byok.toml with the same settings as the flags. Settings apply in this order: \
+flags, then environment variables, then byok.toml, then defaults.",
+    after_help = "Environment: OPENAI_API_KEY, BYOK_HOME, CODEX_HOME, BYOK_HOST, BYOK_PORT, \
+BYOK_CLIENT_KEY, BYOK_OPENAI_BASE_URL, BYOK_CODEX_BASE_URL, BYOK_AUTH_ISSUER, RUST_LOG \
+(log level, default info).\nRun `byok <command> --help` for details of each command."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Settings every command shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Where byok and the Codex CLI keep their state, and where sign-ins go.
+#[derive(Clone, Debug, Default, Args)]
+pub struct GlobalArgs {
+    /// Where byok keeps its state: credentials.json, ratelimits.json, byok.toml.
+    /// [default: ~/.byok]
+    #[arg(long, global = true, env = "BYOK_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Where the Codex CLI keeps its auth.json. [default: ~/.codex]
+    #[arg(long, global = true, env = "CODEX_HOME", value_name = "DIR")]
+    pub codex_home: Option<PathBuf>,
+    /// The ChatGPT sign-in server. [default: https://auth.openai.com]
+    #[arg(long, global = true, env = "BYOK_AUTH_ISSUER", value_name = "URL")]
+    pub auth_issuer: Option<String>,
+    /// Use this OpenAI API key (API-key mode) rather than a ChatGPT sign-in.
+    #[arg(
+        long,
+        global = true,
+        env = "OPENAI_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub openai_api_key: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the OpenAI-compatible API (default http://127.0.0.1:8018/v1).
+    ///
+    /// Credentials are taken in this order, and the one in use is said at start-up:
+    /// OPENAI_API_KEY (the OpenAI API); byok's own ChatGPT sign-ins (`byok login`); the Codex
+    /// CLI's auth.json in CODEX_HOME, used in place. With none, the server still starts and
+    /// answers requests with 401 and how to sign in.
+    Serve(ServeArgs),
+    /// Sign in with your ChatGPT account (opens a browser; `--device` for a code instead).
+    ///
+    /// The tokens are saved in BYOK_HOME/credentials.json (mode 0600), under the account's
+    /// email. Sign in several accounts to have `byok serve` use them in turn.
+    Login(LoginArgs),
+    /// Remove a ChatGPT sign-in from byok (the active one, or `--account NAME`).
+    Logout(LogoutArgs),
+    /// Show the signed-in accounts, their plan, token expiry and last rate-limit figures.
+    Status,
+    /// Take the tokens of an existing Codex CLI sign-in (CODEX_HOME/auth.json) into byok.
+    ///
+    /// Refresh tokens rotate: after byok's first refresh the Codex CLI's copy stops working.
+    /// To share one sign-in with the Codex CLI instead, skip this: `byok serve` uses auth.json
+    /// in place when byok has no sign-in of its own.
+    ImportCodexCli(ImportArgs),
+    /// List the model ids `byok serve` accepts with the current credentials.
+    Models,
+}
+
+/// `byok serve`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Anything but loopback needs `--client-key`. [default: 127.0.0.1]
+    #[arg(long, env = "BYOK_HOST")]
+    pub host: Option<String>,
+    /// The port to listen on (0 picks a free one). [default: 8018]
+    #[arg(long, env = "BYOK_PORT")]
+    pub port: Option<u16>,
+    /// A key clients must send as `Authorization: Bearer KEY` (their SDK's api_key).
+    #[arg(
+        long,
+        env = "BYOK_CLIENT_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub client_key: Option<String>,
+    /// The OpenAI API's address in API-key mode. [default: https://api.openai.com]
+    #[arg(long, env = "BYOK_OPENAI_BASE_URL", value_name = "URL")]
+    pub openai_base_url: Option<String>,
+    /// The Codex backend's address in ChatGPT mode.
+    /// [default: https://chatgpt.com/backend-api/codex]
+    #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]
+    pub codex_base_url: Option<String>,
+}
+
+/// `byok login`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct LoginArgs {
+    /// Sign in with a code typed on another device, for machines without a browser.
+    #[arg(long)]
+    pub device: bool,
+    /// Print the sign-in address without trying to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+/// `byok logout`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct LogoutArgs {
+    /// The account to remove (as `byok status` lists it). [default: the active one]
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+}
+
+/// `byok import-codex-cli`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ImportArgs {
+    /// The Codex CLI's auth.json, or the directory holding it. [default: CODEX_HOME/auth.json]
+    #[arg(long, value_name = "PATH")]
+    pub from: Option<PathBuf>,
+}

@@ -1,0 +1,165 @@
+//! Which credentials `byok serve` uses, and the executor built from them.
+
+use std::sync::Arc;
+
+use byok_auth::{AuthConfig, AuthError, AuthManager, CodexCliStore, FileTokenStore, TokenStore};
+use byok_executor::{CodexExecutor, ProviderHttp};
+use byok_types::{RateLimitStore, Secret};
+
+use crate::{CliError, Settings};
+
+/// Where an API key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `OPENAI_API_KEY` (or `--openai-api-key`).
+    Environment,
+    /// The `OPENAI_API_KEY` entry of the Codex CLI's `auth.json`.
+    CodexCli(String),
+}
+
+/// The credentials `byok serve` found, in the order it looks for them.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// An OpenAI API key: requests go to the OpenAI API.
+    ApiKey {
+        /// The key (never printed).
+        key: Secret,
+        /// Where it came from.
+        source: KeySource,
+    },
+    /// byok's own ChatGPT sign-ins (`byok login`), used in turn.
+    ByokAccounts {
+        /// The credentials file.
+        store: FileTokenStore,
+        /// The account names, the active one first.
+        accounts: Vec<String>,
+    },
+    /// The Codex CLI's ChatGPT sign-in, used (and refreshed) in place.
+    CodexCli {
+        /// The Codex CLI's `auth.json`.
+        store: CodexCliStore,
+        /// The account's email (or id), for messages.
+        account: String,
+    },
+    /// Nothing: requests are answered 401 with how to sign in. A later `byok login` is picked
+    /// up without a restart, since the credentials file is read on every request.
+    None {
+        /// byok's (empty) credentials file.
+        store: FileTokenStore,
+    },
+}
+
+impl Credentials {
+    /// Looks for credentials in order: `OPENAI_API_KEY`, byok's own sign-ins, the Codex CLI's
+    /// `auth.json`. A credentials file that exists but cannot be read is an error, not "none".
+    pub async fn find(settings: &Settings) -> Result<Self, CliError> {
+        if let Some(key) = &settings.openai_api_key {
+            return Ok(Self::ApiKey {
+                key: key.clone(),
+                source: KeySource::Environment,
+            });
+        }
+        let store = FileTokenStore::new(&settings.home);
+        let accounts: Vec<String> = store.load().await?.into_iter().map(|a| a.name).collect();
+        if !accounts.is_empty() {
+            return Ok(Self::ByokAccounts { store, accounts });
+        }
+        let codex = CodexCliStore::new(&settings.codex_home);
+        match codex.load().await {
+            Ok(found) if !found.is_empty() => {
+                let account = found[0].claims().account_name();
+                return Ok(Self::CodexCli {
+                    store: codex,
+                    account,
+                });
+            }
+            Ok(_) | Err(AuthError::CodexCliMissing { .. }) => {}
+            Err(other) => return Err(other.into()),
+        }
+        if let Some(key) = codex.api_key().await? {
+            return Ok(Self::ApiKey {
+                key,
+                source: KeySource::CodexCli(codex.path().display().to_string()),
+            });
+        }
+        Ok(Self::None { store })
+    }
+
+    /// The API key, in API-key mode.
+    fn api_key(&self) -> Option<Secret> {
+        match self {
+            Self::ApiKey { key, .. } => Some(key.clone()),
+            _ => None,
+        }
+    }
+
+    /// The token store the executor's [`AuthManager`] reads.
+    /// (API-key mode reads none, but the executor always holds one.)
+    fn token_store(&self, settings: &Settings) -> Arc<dyn TokenStore> {
+        match self {
+            Self::CodexCli { store, .. } => Arc::new(store.clone()),
+            Self::ByokAccounts { store, .. } | Self::None { store } => Arc::new(store.clone()),
+            Self::ApiKey { .. } => Arc::new(FileTokenStore::new(&settings.home)),
+        }
+    }
+
+    /// The executor that answers requests with these credentials.
+    pub fn executor(
+        &self,
+        settings: &Settings,
+        ratelimit: Arc<RateLimitStore>,
+    ) -> Result<CodexExecutor, CliError> {
+        let http = ProviderHttp::new()?;
+        let mut auth_config = AuthConfig::new(http.client().clone());
+        if let Some(issuer) = &settings.auth_issuer {
+            auth_config = auth_config.with_issuer(issuer);
+        }
+        let base_url = match self {
+            Self::ApiKey { .. } => settings.openai_base_url.clone(),
+            _ => settings.codex_base_url.clone(),
+        };
+        Ok(CodexExecutor::builder()
+            .http(http)
+            .auth(AuthManager::new(self.token_store(settings), auth_config))
+            .maybe_api_key(self.api_key())
+            .maybe_base_url(base_url)
+            .ratelimit(ratelimit)
+            .maybe_idle_timeout(settings.upstream_idle_timeout)
+            .build())
+    }
+}
+
+impl std::fmt::Display for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ApiKey {
+                source: KeySource::Environment,
+                ..
+            } => f.write_str("OpenAI API key from OPENAI_API_KEY (requests go to the OpenAI API)"),
+            Self::ApiKey {
+                source: KeySource::CodexCli(path),
+                ..
+            } => write!(
+                f,
+                "OpenAI API key from the Codex CLI's {path} (requests go to the OpenAI API)"
+            ),
+            Self::ByokAccounts { store, accounts } => write!(
+                f,
+                "ChatGPT sign-in as {} (from {}; requests go to the Codex backend)",
+                accounts.join(", "),
+                store.path().display()
+            ),
+            Self::CodexCli { store, account } => write!(
+                f,
+                "the Codex CLI's ChatGPT sign-in as {account} ({}, used in place; requests go \
+                 to the Codex backend)",
+                store.path().display()
+            ),
+            Self::None { .. } => f.write_str(
+                "no credentials yet: requests are answered 401 until you sign in with \
+                 `byok login`, take the Codex CLI's sign-in with `byok import-codex-cli`, or set \
+                 OPENAI_API_KEY",
+            ),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+#![doc = include_str!("../README.md")]
+
+mod accounts;
+pub mod args;
+mod credentials;
+mod error;
+pub mod ratelimits;
+pub mod serve;
+mod settings;
+mod status;
+
+use std::process::ExitCode;
+
+pub use args::{Cli, Command};
+pub use credentials::{Credentials, KeySource};
+pub use error::CliError;
+pub use settings::{CONFIG_FILE, DEFAULT_PORT, Settings};
+
+/// Runs one `byok` command line to its end.
+///
+/// `serve` stops on Ctrl-C or SIGTERM. Errors are returned, for [`main`] to print.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args.clone(),
+        _ => args::ServeArgs::default(),
+    };
+    let settings = Settings::resolve(&cli.global, &serve_args)?;
+    match &cli.command {
+        Command::Serve(_) => {
+            let listener = serve::bind(&settings).await?;
+            serve::run(settings, listener, byok_server::shutdown_signal()).await
+        }
+        Command::Login(args) => accounts::login(&settings, args).await,
+        Command::Logout(args) => accounts::logout(&settings, args).await,
+        Command::Status => status::status(&settings).await,
+        Command::ImportCodexCli(args) => accounts::import(&settings, args).await,
+        Command::Models => accounts::models(&settings).await,
+    }
+}
+
+/// The whole `byok` program: logs to stderr (`RUST_LOG`, default `info`), runs the command line
+/// and turns an error into a message and exit code 1.
+pub fn main() -> ExitCode {
+    use clap::Parser as _;
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr with the level from `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only when a subscriber is already installed, which is then kept.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,112 @@
+//! `byok serve`: find credentials, build the executor, run the server.
+//!
+//! The binary and the end-to-end tests run this very code; only the listener and the shutdown
+//! signal differ.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use byok_executor::CodexExecutor;
+use byok_types::{ProviderExecutor, RateLimitStore};
+use tokio::net::TcpListener;
+
+use crate::ratelimits::RateLimitFile;
+use crate::{CliError, Credentials, Settings};
+
+/// Binds the address of `settings`, refusing one beyond loopback when no client key is set.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, CliError> {
+    let wanted = format!("{}:{}", settings.host, settings.port);
+    let addr: SocketAddr = tokio::net::lookup_host(&wanted)
+        .await
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| CliError::Listen {
+            addr: wanted.clone(),
+            detail: "not an address or host name this machine can resolve".into(),
+        })?;
+    byok_server::check_bind(addr, settings.client_key.as_ref())?;
+    TcpListener::bind(addr).await.map_err(|e| {
+        let detail = if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!("{e}; is another byok running? Pick another port with `--port`")
+        } else {
+            e.to_string()
+        };
+        CliError::Listen {
+            addr: addr.to_string(),
+            detail,
+        }
+    })
+}
+
+/// Runs `byok serve` on `listener` until `shutdown` completes: says which credentials it uses
+/// and the base URL, serves, and keeps `ratelimits.json` up to date for `byok status`.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CliError> {
+    let credentials = Credentials::find(&settings).await?;
+    let ratelimits = Arc::new(RateLimitStore::default());
+    let executor = credentials.executor(&settings, Arc::clone(&ratelimits))?;
+    let addr = listener.local_addr().map_err(|e| CliError::Listen {
+        addr: format!("{}:{}", settings.host, settings.port),
+        detail: e.to_string(),
+    })?;
+    announce(&credentials, &executor, addr, &settings);
+
+    let saver = tokio::spawn(save_ratelimits_every(
+        settings.clone(),
+        Arc::clone(&ratelimits),
+    ));
+    let executor: Arc<dyn ProviderExecutor> = Arc::new(executor);
+    let served = byok_server::serve(listener, settings.server_config(), executor, shutdown).await;
+    saver.abort();
+    if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &ratelimits) {
+        tracing::warn!(error = %e, "could not save the rate-limit figures");
+    }
+    served?;
+    tracing::info!("byok stopped");
+    Ok(())
+}
+
+/// The start-up lines, on stderr whatever the log level: which credentials (never a secret),
+/// which upstream, and the base URL to give clients.
+fn announce(
+    credentials: &Credentials,
+    executor: &CodexExecutor,
+    addr: SocketAddr,
+    settings: &Settings,
+) {
+    eprintln!("byok: using {credentials}");
+    eprintln!(
+        "byok: upstream {} ({} models; `byok models` lists them)",
+        executor.base_url(),
+        executor.supported_models().len()
+    );
+    if settings.client_key.is_some() {
+        eprintln!("byok: clients must send the client key as `Authorization: Bearer KEY`");
+    }
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    eprintln!(
+        "byok: serving the OpenAI API at http://{host}:{}/v1 (Ctrl-C stops it)",
+        addr.port()
+    );
+}
+
+async fn save_ratelimits_every(settings: Settings, store: Arc<RateLimitStore>) {
+    let mut ticks = tokio::time::interval(settings.ratelimit_save_every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &store) {
+            tracing::warn!(error = %e, "could not save the rate-limit figures");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Every setting of byok, resolved: flags, then environment variables, then `byok.toml`, then
+//! defaults. (clap reads the flags and the environment; this module adds the file and defaults.)
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use byok_server::ServerConfig;
+use byok_types::Secret;
+use serde::Deserialize;
+
+use crate::CliError;
+use crate::args::{GlobalArgs, ServeArgs};
+
+/// The optional settings file inside `BYOK_HOME`.
+pub const CONFIG_FILE: &str = "byok.toml";
+
+/// The port `byok serve` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8018;
+
+/// Everything `byok serve` (and the other commands) need to know, resolved.
+///
+/// Tests and embedders build it directly; the command line builds it with
+/// [`Settings::resolve`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where byok keeps its state (`BYOK_HOME`).
+    pub home: PathBuf,
+    /// Where the Codex CLI keeps `auth.json` (`CODEX_HOME`).
+    pub codex_home: PathBuf,
+    /// The address to listen on.
+    pub host: String,
+    /// The port to listen on.
+    pub port: u16,
+    /// The key clients must send, if any.
+    pub client_key: Option<Secret>,
+    /// An OpenAI API key: API-key mode.
+    pub openai_api_key: Option<Secret>,
+    /// The OpenAI API's address (API-key mode); `None` for the executor's default.
+    pub openai_base_url: Option<String>,
+    /// The Codex backend's address (ChatGPT mode); `None` for the executor's default.
+    pub codex_base_url: Option<String>,
+    /// The ChatGPT sign-in server; `None` for the default.
+    pub auth_issuer: Option<String>,
+    /// The largest request body, in bytes.
+    pub body_limit: usize,
+    /// Silence after which a stream gets a keep-alive comment.
+    pub keep_alive: Duration,
+    /// How long running requests may finish after Ctrl-C or SIGTERM.
+    pub shutdown_grace: Duration,
+    /// How long the upstream may stay silent before the request fails; `None` for the default.
+    pub upstream_idle_timeout: Option<Duration>,
+    /// How often the rate-limit figures are written to `ratelimits.json`.
+    pub ratelimit_save_every: Duration,
+}
+
+impl Settings {
+    /// Defaults for a state directory `home`: loopback, port 8018, no client key, no API key,
+    /// the real upstreams, and the Codex CLI's home in `~/.codex`.
+    pub fn with_home(home: impl Into<PathBuf>) -> Self {
+        let server = ServerConfig::default();
+        Self {
+            home: home.into(),
+            codex_home: home_dir().join(".codex"),
+            host: "127.0.0.1".into(),
+            port: DEFAULT_PORT,
+            client_key: None,
+            openai_api_key: None,
+            openai_base_url: None,
+            codex_base_url: None,
+            auth_issuer: None,
+            body_limit: server.body_limit,
+            keep_alive: server.keep_alive,
+            shutdown_grace: server.shutdown_grace,
+            upstream_idle_timeout: None,
+            ratelimit_save_every: Duration::from_secs(30),
+        }
+    }
+
+    /// Resolves the settings of a command: flags and environment variables (as clap read them
+    /// into `global` and `serve`), then `$BYOK_HOME/byok.toml`, then defaults.
+    pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, CliError> {
+        let home = global
+            .home
+            .clone()
+            .unwrap_or_else(|| home_dir().join(".byok"));
+        let file = FileSettings::load(&home.join(CONFIG_FILE))?;
+        let mut settings = Self::with_home(home);
+        let or_file = |flag: &Option<String>, file: &Option<String>| {
+            flag.clone()
+                .or_else(|| file.clone())
+                .filter(|v| !v.trim().is_empty())
+        };
+        settings.codex_home = global
+            .codex_home
+            .clone()
+            .or(file.codex_home)
+            .unwrap_or(settings.codex_home);
+        settings.host = or_file(&serve.host, &file.host).unwrap_or(settings.host);
+        settings.port = serve.port.or(file.port).unwrap_or(settings.port);
+        settings.client_key = or_file(&serve.client_key, &file.client_key).map(Secret::from);
+        settings.openai_api_key = global
+            .openai_api_key
+            .clone()
+            .filter(|k| !k.trim().is_empty())
+            .map(Secret::from);
+        settings.openai_base_url = or_file(&serve.openai_base_url, &file.openai_base_url);
+        settings.codex_base_url = or_file(&serve.codex_base_url, &file.codex_base_url);
+        settings.auth_issuer = or_file(&global.auth_issuer, &file.auth_issuer);
+        if let Some(mib) = file.max_body_mib {
+            settings.body_limit = usize::try_from(mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024 * 1024);
+        }
+        let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
+        settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
+        settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
+        settings.upstream_idle_timeout = file.upstream_idle_timeout_secs.map(Duration::from_secs);
+        Ok(settings)
+    }
+
+    /// The HTTP server's part of the settings.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            client_key: self.client_key.clone(),
+            body_limit: self.body_limit,
+            keep_alive: self.keep_alive,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
+/// `byok.toml`: the same settings as the flags, all optional. Unknown keys are refused, so a
+/// typo does not go unnoticed.
+///
+/// ```toml
+/// host = "127.0.0.1"
+/// port = 8018
+/// client_key = "a-long-random-string"
+/// codex_base_url = "https://chatgpt.com/backend-api/codex"
+/// max_body_mib = 20
+/// keep_alive_secs = 15
+/// shutdown_grace_secs = 30
+/// upstream_idle_timeout_secs = 300
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    host: Option<String>,
+    port: Option<u16>,
+    client_key: Option<String>,
+    codex_home: Option<PathBuf>,
+    openai_base_url: Option<String>,
+    codex_base_url: Option<String>,
+    auth_issuer: Option<String>,
+    max_body_mib: Option<u64>,
+    keep_alive_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
+    upstream_idle_timeout_secs: Option<u64>,
+}
+
+impl FileSettings {
+    fn load(path: &Path) -> Result<Self, CliError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(CliError::Config {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                });
+            }
+        };
+        toml::from_str(&text).map_err(|e| CliError::Config {
+            path: path.to_owned(),
+            detail: e.message().to_owned(),
+        })
+    }
+}
+
+/// The user's home directory (`$HOME`), or the current directory when it is not set.
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byok_server::DEFAULT_BODY_LIMIT;
+
+    fn global(home: &Path) -> GlobalArgs {
+        GlobalArgs {
+            home: Some(home.to_owned()),
+            ..GlobalArgs::default()
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "port = 9000\nhost = \"127.0.0.2\"\nclient_key = \"from-file\"\nkeep_alive_secs = 3\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.port, 9000);
+        assert_eq!(from_file.host, "127.0.0.2");
+        assert_eq!(from_file.client_key.unwrap().expose(), "from-file");
+        assert_eq!(from_file.keep_alive, Duration::from_secs(3));
+        assert_eq!(from_file.shutdown_grace, Duration::from_secs(30));
+
+        let flags = ServeArgs {
+            port: Some(9001),
+            client_key: Some("from-flag".into()),
+            ..ServeArgs::default()
+        };
+        let from_flags = Settings::resolve(&global(dir.path()), &flags).unwrap();
+        assert_eq!(from_flags.port, 9001);
+        assert_eq!(from_flags.host, "127.0.0.2");
+        assert_eq!(from_flags.client_key.unwrap().expose(), "from-flag");
+    }
+
+    #[test]
+    fn without_a_file_the_defaults_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8018));
+        assert!(settings.client_key.is_none() && settings.openai_api_key.is_none());
+        assert_eq!(settings.body_limit, DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "prot = 9000\n").unwrap();
+        let err = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("byok.toml") && message.contains("prot"),
+            "{message}"
+        );
+    }
+}
