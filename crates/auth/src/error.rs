@@ -109,7 +109,7 @@ pub enum AuthError {
         url: String,
         /// The HTTP status.
         status: u16,
-        /// `: ` and the issuer's error code or description, if it gave one (never a token).
+        /// ` (code)` with the issuer's short error code, if it gave one; empty otherwise.
         detail: String,
     },
     /// The issuer's answer could not be understood.

@@ -93,6 +93,9 @@ impl AuthManager {
     }
 
     /// Names of the signed-in accounts (for the executor's round-robin pool), active one first.
+    ///
+    /// Never empty: with nobody signed in it is [`AuthError::NotSignedIn`], whose message says
+    /// how to sign in.
     pub async fn accounts(&self) -> Result<Vec<String>, AuthError> {
         let accounts = self.store.load().await?;
         if accounts.is_empty() {

@@ -218,3 +218,28 @@ async fn a_device_code_never_entered_expires_with_advice() {
     assert!(err.to_string().contains("byok login --device"));
     assert_eq!(issuer.exchanges(), 0);
 }
+
+#[tokio::test]
+async fn a_code_the_issuer_refuses_shows_a_failure_page_and_fails_the_login() {
+    let issuer = support::start().await;
+    let (url, login) = start_login(issuer.config(), options(vec![0])).await;
+    let params = query(&url);
+
+    // Right state, but a code the issuer never issued.
+    let page = browser()
+        .get(format!(
+            "{}?code=code-unknown&state={}",
+            params["redirect_uri"], params["state"]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 502);
+    assert!(page.text().await.unwrap().contains("Sign-in failed"));
+    let err = login.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, AuthError::Issuer { status: 400, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("invalid_grant"));
+}

@@ -240,27 +240,39 @@ async fn on_callback(
             "The answer carried no authorization code. Run <code>byok login</code> again.",
         );
     };
-    let exchanged = oauth::exchange_code(
-        &callback.config,
-        code,
-        &callback.redirect_uri,
-        &callback.verifier,
-    )
-    .await;
-    let shown = match &exchanged {
-        Ok(_) => page(
-            StatusCode::OK,
-            "Signed in to byok",
-            "byok can now use your ChatGPT account. You can close this tab and return to the terminal.",
-        ),
-        Err(e) => page(
-            StatusCode::BAD_GATEWAY,
+    // In its own task, so that a browser closing the connection cannot cancel the exchange
+    // half-way and leave the login waiting for nothing.
+    let code = code.clone();
+    let exchange = tokio::spawn(async move {
+        let exchanged = oauth::exchange_code(
+            &callback.config,
+            &code,
+            &callback.redirect_uri,
+            &callback.verifier,
+        )
+        .await;
+        let shown = match &exchanged {
+            Ok(_) => page(
+                StatusCode::OK,
+                "Signed in to byok",
+                "byok can now use your ChatGPT account. You can close this tab and return to the terminal.",
+            ),
+            Err(e) => page(
+                StatusCode::BAD_GATEWAY,
+                "Sign-in failed",
+                &escape(&e.to_string()),
+            ),
+        };
+        callback.finish(exchanged);
+        shown
+    });
+    exchange.await.unwrap_or_else(|_| {
+        page(
+            StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in failed",
-            &escape(&e.to_string()),
-        ),
-    };
-    callback.finish(exchanged);
-    shown
+            "byok stopped while finishing the sign-in. Run <code>byok login</code> again.",
+        )
+    })
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> (StatusCode, Html<String>) {

@@ -8,12 +8,12 @@ use crate::AuthError;
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, with
 /// mode 0600. The directory is created (mode 0700) if needed.
 pub(crate) async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<(), AuthError> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || write_private_blocking(&path, &bytes))
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || write_private_blocking(&owned, &bytes))
         .await
         .map_err(|e| AuthError::Io {
             action: "write",
-            path: "(credentials)".into(),
+            path: path.to_owned(),
             source: std::io::Error::other(e),
         })?
 }
