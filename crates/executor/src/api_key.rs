@@ -73,6 +73,11 @@ impl CodexExecutor {
         let mut chat = responses_to_chat_request(body).map_err(|e| translate_error(&e))?;
         if let Some(map) = chat.as_object_mut() {
             map.insert("stream".into(), Value::Bool(stream));
+            if stream {
+                // The built `response.completed` carries usage only if the chunks do.
+                map.entry("stream_options")
+                    .or_insert_with(|| serde_json::json!({"include_usage": true}));
+            }
         }
         let model = chat
             .get("model")

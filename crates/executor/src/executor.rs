@@ -92,9 +92,10 @@ pub struct CodexExecutor {
 }
 
 impl CodexExecutor {
-    /// The mode the credentials select, e.g. for a start-up message.
+    /// The mode the credentials select, e.g. for a start-up message. An empty API key counts
+    /// as none.
     pub fn mode(&self) -> Mode {
-        if self.api_key.is_some() {
+        if self.api_key.as_ref().is_some_and(|k| !k.is_empty()) {
             Mode::ApiKey
         } else {
             Mode::OAuth

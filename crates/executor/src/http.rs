@@ -60,15 +60,17 @@ impl From<reqwest::Client> for ProviderHttp {
 
 /// Names a transport failure in byok's terms: a timeout, or an upstream that cannot be reached.
 pub(crate) fn transport_error(err: &reqwest::Error) -> ByokError {
-    // `without_url`-style detail: reqwest's message names the host, never a header or body.
+    // The cause ("connection refused") says more than reqwest's own message; neither ever
+    // holds a header or a body.
     let detail =
         std::error::Error::source(err).map_or_else(|| err.to_string(), ToString::to_string);
-    if err.is_timeout() {
-        ByokError::Timeout(format!("no answer from the upstream in time ({detail})"))
-    } else if err.is_connect() {
+    // A connect timeout is both: the upstream is unreachable, which is worth another try.
+    if err.is_connect() {
         ByokError::Unreachable(format!(
             "connection failed ({detail}); check the base URL and your network"
         ))
+    } else if err.is_timeout() {
+        ByokError::Timeout(format!("no answer from the upstream in time ({detail})"))
     } else {
         ByokError::Unreachable(format!("the request failed ({detail})"))
     }

@@ -15,7 +15,7 @@ use crate::CodexExecutor;
 use crate::failure::{says_model_unsupported, seconds_until, translate_error, unix_now};
 use crate::pool::Turn;
 use crate::send::Sender;
-use crate::stream::{Protocol, Translated, cut_short, idle_timeout, shaped};
+use crate::stream::{Protocol, Translated, broken, cut_short, idle_timeout, shaped};
 
 /// What a user with no credentials at all is told.
 const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT account), \
@@ -93,7 +93,7 @@ impl CodexExecutor {
                 Ok(Some(Ok(chunk))) => collector.feed(&chunk),
                 Ok(Some(Err(err))) => {
                     tracing::warn!(error = %err, "upstream stream broke while collecting");
-                    return Err(cut_short());
+                    return Err(broken(&err));
                 }
                 Ok(None) => break,
                 Err(_) => return Err(idle_timeout(self.idle_timeout)),

@@ -79,12 +79,13 @@ impl RetryPolicy {
     }
 }
 
-/// Whether a failure before the answer's first byte is worth another try: 408, 5xx, a
-/// connection that failed, or an answer head that never came.
+/// Whether a failure before the answer's first byte is worth another try: 408, 5xx, or a
+/// connection that failed. An answer head that never came within the idle timeout is not
+/// retried: the caller has already waited that long.
 pub(crate) fn is_retryable(err: &ByokError) -> bool {
     match err {
         ByokError::Upstream { status, .. } => *status == 408 || (500..=599).contains(status),
-        ByokError::Unreachable(_) | ByokError::Timeout(_) => true,
+        ByokError::Unreachable(_) => true,
         _ => false,
     }
 }
@@ -130,6 +131,7 @@ mod tests {
         assert!(is_retryable(&upstream(500, None)));
         assert!(is_retryable(&upstream(408, None)));
         assert!(is_retryable(&ByokError::Unreachable("refused".into())));
+        assert!(!is_retryable(&ByokError::Timeout("idle".into())));
         assert!(!is_retryable(&upstream(400, None)));
         assert!(!is_retryable(&upstream(429, None)));
         assert!(!is_retryable(&ByokError::UsageLimit {

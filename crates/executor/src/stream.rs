@@ -9,8 +9,6 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
-use crate::http::transport_error;
-
 /// Which protocol the caller's stream speaks, for the error event that ends a broken stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Protocol {
@@ -154,6 +152,15 @@ pub(crate) fn cut_short() -> ByokError {
     ByokError::BadGateway("the upstream ended the stream before it finished; try again".into())
 }
 
+/// The error of a stream whose connection broke.
+pub(crate) fn broken(err: &reqwest::Error) -> ByokError {
+    let detail =
+        std::error::Error::source(err).map_or_else(|| err.to_string(), ToString::to_string);
+    ByokError::BadGateway(format!(
+        "the upstream connection broke mid-stream ({detail}); try again"
+    ))
+}
+
 /// The error of a stream that went quiet for longer than the idle timeout.
 pub(crate) fn idle_timeout(idle: Duration) -> ByokError {
     ByokError::Timeout(format!(
@@ -192,11 +199,8 @@ where
                 }
                 Ok(Some(Err(err))) => {
                     s.done = true;
-                    let err = transport_error(&err);
                     tracing::warn!(error = %err, "upstream stream broke");
-                    protocol.error_event(&ByokError::BadGateway(format!(
-                        "the upstream connection broke mid-stream: {err}"
-                    )))
+                    protocol.error_event(&broken(&err))
                 }
                 Err(_) => {
                     s.done = true;
