@@ -243,3 +243,17 @@ async fn a_code_the_issuer_refuses_shows_a_failure_page_and_fails_the_login() {
     );
     assert!(err.to_string().contains("invalid_grant"));
 }
+
+#[tokio::test]
+async fn an_issuer_without_device_login_says_to_use_the_browser() {
+    let issuer = support::start().await;
+    // Nothing is served under this prefix: the usercode endpoint answers 404.
+    let config = issuer
+        .config()
+        .with_issuer(format!("{}/elsewhere", issuer.url));
+    let err = device::login(&config, &DeviceOptions::default(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::DeviceLoginUnavailable), "{err:?}");
+    assert!(err.to_string().contains("`byok login`"));
+}
