@@ -91,37 +91,56 @@ pub async fn login(
         state,
         done: Mutex::new(Some(done_tx)),
     });
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let app = axum::Router::new()
-        .route("/auth/callback", axum::routing::get(on_callback))
-        .with_state(callback);
-    let server = tokio::spawn(async move {
-        let stop = async {
-            let _ = stop_rx.await;
-        };
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-    });
+    let server = CallbackServer::start(listener, callback);
 
     notify(&url);
     if options.open_browser {
         browser::open(&url);
     }
     let outcome = tokio::select! {
-        done = done_rx => done.unwrap_or_else(|_| Err(AuthError::LoginDenied("the callback server stopped".into()))),
+        done = done_rx => done.unwrap_or_else(|_| {
+            Err(AuthError::LoginDenied("the callback server stopped".into()))
+        }),
         () = tokio::time::sleep(options.timeout) => Err(AuthError::LoginTimedOut(options.timeout)),
     };
-    // Let the page reach the browser, then stop listening.
-    let _ = stop_tx.send(());
-    let abort = server.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .is_err()
-    {
-        abort.abort();
-    }
+    server.stop().await;
     outcome.map(LoginResult::new)
+}
+
+/// The local server that receives the browser's redirect.
+struct CallbackServer {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl CallbackServer {
+    fn start(listener: TcpListener, callback: Arc<Callback>) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .route("/auth/callback", axum::routing::get(on_callback))
+            .with_state(callback);
+        let task = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        });
+        Self { stop, task }
+    }
+
+    /// Lets the last page reach the browser, then stops listening.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
 }
 
 /// Binds the first free port of `ports` on 127.0.0.1.
