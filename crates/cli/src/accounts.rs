@@ -113,7 +113,7 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<(), CliErr
 pub async fn models(settings: &Settings) -> Result<(), CliError> {
     let credentials = Credentials::find(settings).await?;
     let executor = credentials.executor(settings, Arc::new(RateLimitStore::default()))?;
-    eprintln!("Models served with {credentials}:");
+    eprintln!("Credentials: {credentials}\nModels `byok serve` accepts:");
     for id in executor.supported_models() {
         println!("{id}");
     }

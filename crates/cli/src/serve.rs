@@ -78,7 +78,7 @@ fn announce(
     addr: SocketAddr,
     settings: &Settings,
 ) {
-    eprintln!("byok: using {credentials}");
+    eprintln!("byok: credentials: {credentials}");
     eprintln!(
         "byok: upstream {} ({} models; `byok models` lists them)",
         executor.base_url(),

@@ -20,7 +20,7 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
     let mut out = String::new();
     let credentials = Credentials::find(settings).await?;
     let _ = writeln!(out, "byok keeps its state in {}", settings.home.display());
-    let _ = writeln!(out, "`byok serve` would use: {credentials}\n");
+    let _ = writeln!(out, "Credentials for `byok serve`: {credentials}\n");
 
     let store = FileTokenStore::new(&settings.home);
     let accounts = store.load().await?;

@@ -1,0 +1,245 @@
+//! The `byok` binary as a user runs it, with its state in temporary directories and every
+//! upstream address pointed at 127.0.0.1.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// A `byok` command with its homes in `dirs` and nothing inherited that could change its mode.
+fn byok(dirs: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_byok"));
+    command
+        .env("BYOK_HOME", dirs.path().join("byok"))
+        .env("CODEX_HOME", dirs.path().join("codex"))
+        // Nothing listens there: no test traffic can leave this machine.
+        .env(
+            "BYOK_CODEX_BASE_URL",
+            "http://127.0.0.1:9/backend-api/codex",
+        )
+        .env("BYOK_OPENAI_BASE_URL", "http://127.0.0.1:9")
+        .env("BYOK_AUTH_ISSUER", "http://127.0.0.1:9")
+        .env("RUST_LOG", "info")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("BYOK_CLIENT_KEY")
+        .env_remove("BYOK_HOST")
+        .env_remove("BYOK_PORT")
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().await.expect("byok runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn fake_jwt(email: &str, expires_in: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let payload = json!({
+        "exp": i64::try_from(now).unwrap() + expires_in,
+        "email": email,
+        "https://api.openai.com/auth": {"chatgpt_account_id": "acc-1", "chatgpt_plan_type": "plus"},
+    });
+    format!(
+        "e30.{}.sig",
+        URL_SAFE_NO_PAD.encode(payload.to_string().as_bytes())
+    )
+}
+
+fn write_codex_auth(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let jwt = fake_jwt("me@example.com", 3600);
+    let auth = json!({
+        "OPENAI_API_KEY": null,
+        "tokens": {"id_token": jwt, "access_token": jwt, "refresh_token": "rt-1", "account_id": "acc-1"},
+        "last_refresh": "2026-01-01T00:00:00Z",
+    });
+    std::fs::write(dir.join("auth.json"), auth.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn help_explains_the_commands_and_where_state_lives() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (ok, help, _) = run(byok(&dirs).arg("--help")).await;
+    assert!(ok);
+    for word in [
+        "serve",
+        "login",
+        "logout",
+        "status",
+        "import-codex-cli",
+        "models",
+        "OPENAI_API_KEY",
+        "BYOK_HOME",
+        "CODEX_HOME",
+        "~/.byok",
+    ] {
+        assert!(help.contains(word), "`{word}` missing from --help:\n{help}");
+    }
+    let (ok, help, _) = run(byok(&dirs).args(["serve", "--help"])).await;
+    assert!(ok);
+    for word in [
+        "--host",
+        "--port",
+        "--client-key",
+        "BYOK_CLIENT_KEY",
+        "8018",
+    ] {
+        assert!(
+            help.contains(word),
+            "`{word}` missing from serve --help:\n{help}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_without_credentials_starts_and_answers_401_with_instructions() {
+    let dirs = tempfile::tempdir().unwrap();
+    let mut child = byok(&dirs)
+        .args(["serve", "--port", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    let base = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("byok exited early:\n{said}"));
+        said += &line;
+        said.push('\n');
+        if let Some(at) = line
+            .find("serving the OpenAI API at ")
+            .map(|at| at + "serving the OpenAI API at ".len())
+        {
+            break line[at..].split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert!(base.ends_with("/v1"), "{base}");
+    assert!(said.contains("no credentials"), "{said}");
+    assert!(said.contains("byok login"), "{said}");
+
+    let response = reqwest::Client::new()
+        .post(format!("{base}/chat/completions"))
+        .json(&json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("byok login"), "{message}");
+
+    // SIGTERM: a graceful stop with exit code 0.
+    let pid = child.id().unwrap().to_string();
+    let (killed, _, _) = run(Command::new("kill").args(["-TERM", &pid])).await;
+    assert!(killed);
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn serve_refuses_a_public_address_without_a_client_key() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) =
+        run(byok(&dirs).args(["serve", "--host", "0.0.0.0", "--port", "0"])).await;
+    assert!(!ok);
+    assert!(stderr.contains("--client-key"), "{stderr}");
+    assert!(stderr.contains("refusing"), "{stderr}");
+}
+
+#[tokio::test]
+async fn import_status_and_logout_manage_the_accounts() {
+    let dirs = tempfile::tempdir().unwrap();
+    write_codex_auth(&dirs.path().join("codex"));
+
+    let (ok, out, err) = run(byok(&dirs).arg("status")).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("No ChatGPT account signed in to byok"),
+        "{out}"
+    );
+    assert!(out.contains("Codex CLI sign-in"), "{out}");
+    assert!(
+        out.contains("the Codex CLI's ChatGPT sign-in as me@example.com"),
+        "{out}"
+    );
+
+    let (ok, out, err) = run(byok(&dirs).arg("import-codex-cli")).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("me@example.com") && out.contains("plan plus"),
+        "{out}"
+    );
+    let credentials = dirs.path().join("byok/credentials.json");
+    assert!(credentials.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&credentials)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (ok, out, _) = run(byok(&dirs).arg("status")).await;
+    assert!(ok);
+    assert!(
+        out.contains("* me@example.com, plan plus, token expires in"),
+        "{out}"
+    );
+    assert!(out.contains("ChatGPT sign-in as me@example.com"), "{out}");
+
+    let (ok, out, err) = run(byok(&dirs).arg("logout")).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Signed out me@example.com"), "{out}");
+    let (ok, _, err) = run(byok(&dirs).args(["logout", "--account", "nobody"])).await;
+    assert!(!ok);
+    assert!(err.contains("byok status"), "{err}");
+}
+
+#[tokio::test]
+async fn import_from_a_missing_file_says_what_to_do() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (ok, _, err) =
+        run(byok(&dirs).args(["import-codex-cli", "--from", "/nonexistent/auth.json"])).await;
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/auth.json"), "{err}");
+    assert!(err.contains("codex login"), "{err}");
+}
+
+#[tokio::test]
+async fn models_lists_what_serve_accepts() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(byok(&dirs).arg("models").env("OPENAI_API_KEY", "sk-test")).await;
+    assert!(ok, "{err}");
+    assert!(out.lines().any(|l| l == "o4-mini"), "{out}");
+    assert!(err.contains("OpenAI API key"), "{err}");
+    assert!(!err.contains("sk-test") && !out.contains("sk-test"));
+}
+
+#[tokio::test]
+async fn a_typo_in_byok_toml_stops_with_the_file_named() {
+    let dirs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
+    std::fs::write(dirs.path().join("byok/byok.toml"), "prot = 1\n").unwrap();
+    let (ok, _, err) = run(byok(&dirs).arg("status")).await;
+    assert!(!ok);
+    assert!(err.contains("byok.toml") && err.contains("prot"), "{err}");
+}
