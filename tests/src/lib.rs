@@ -1,1 +1,11 @@
-//! Helpers for byok's end-to-end tests (stand-in upstreams on 127.0.0.1).
+//! Helpers for byok's end-to-end tests: recorded fixtures, a stand-in Codex backend and issuer
+//! (axum on 127.0.0.1), byok itself started in-process through the very code `byok serve`
+//! runs, and an SSE reader for the client side.
+
+pub mod fixtures;
+pub mod harness;
+pub mod sse;
+pub mod upstream;
+
+pub use harness::Byok;
+pub use upstream::{Reply, StandIn};

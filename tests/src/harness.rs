@@ -1,0 +1,134 @@
+//! byok itself, started in-process through the code `byok serve` runs, on 127.0.0.1:0.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use byok::{CliError, Settings};
+use byok_auth::{Account, FileTokenStore, TokenStore};
+use byok_types::{OAuthToken, Secret};
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+use crate::StandIn;
+
+/// An unsigned JWT with the claims byok reads, expiring `expires_in` seconds from now
+/// (negative: already expired).
+pub fn fake_jwt(email: &str, account_id: &str, expires_in: i64) -> String {
+    let payload = json!({
+        "exp": unix_now() + expires_in,
+        "email": email,
+        "https://api.openai.com/auth": {
+            "chatgpt_account_id": account_id,
+            "chatgpt_plan_type": "plus",
+        },
+    });
+    format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    )
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A running byok, its state directory and a way to stop it.
+pub struct Byok {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `BYOK_HOME` (removed when dropped).
+    pub home: Arc<TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), CliError>>>,
+}
+
+impl Byok {
+    /// Settings for a byok in `home` in front of `standin`: any free port on 127.0.0.1, the
+    /// stand-in as Codex backend and issuer, no Codex CLI sign-in.
+    pub fn settings(home: &TempDir, standin: &StandIn) -> Settings {
+        let mut settings = Settings::with_home(home.path());
+        settings.codex_home = home.path().join("no-codex-cli");
+        settings.port = 0;
+        settings.codex_base_url = Some(standin.codex_base_url());
+        settings.openai_base_url = Some(standin.url.clone());
+        settings.auth_issuer = Some(standin.url.clone());
+        settings.upstream_idle_timeout = Some(Duration::from_secs(30));
+        settings
+    }
+
+    /// A fresh `BYOK_HOME` with one signed-in ChatGPT account, `me@example.com`, whose access
+    /// token expires `expires_in` seconds from now.
+    pub async fn home_signed_in(expires_in: i64) -> TempDir {
+        let home = tempfile::tempdir().expect("temp dir");
+        let jwt = fake_jwt("me@example.com", "acc-e2e", expires_in);
+        let account = Account {
+            name: "me@example.com".into(),
+            token: OAuthToken {
+                access_token: Secret::new(jwt.clone()),
+                refresh_token: Secret::new("rt-0"),
+                id_token: Secret::new(jwt),
+                expires_at: Some(unix_now() + expires_in),
+                account_id: Some("acc-e2e".into()),
+                last_refresh: Some(unix_now()),
+            },
+        };
+        FileTokenStore::new(home.path())
+            .save(&account)
+            .await
+            .expect("save the account");
+        home
+    }
+
+    /// byok signed in to ChatGPT, in front of `standin`, with default settings.
+    pub async fn signed_in(standin: &StandIn) -> Self {
+        let home = Self::home_signed_in(3600).await;
+        let settings = Self::settings(&home, standin);
+        Self::start(home, settings).await
+    }
+
+    /// Starts byok with `settings` (whose home is `home`) through `byok::serve`.
+    pub async fn start(home: TempDir, settings: Settings) -> Self {
+        let listener = byok::serve::bind(&settings).await.expect("bind byok");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(byok::serve::run(settings, listener, async {
+            stopped.await.ok();
+        }));
+        Self {
+            url,
+            home: Arc::new(home),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// `{url}{path}`, e.g. `byok.at("/v1/models")`.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Stops byok as Ctrl-C does and waits until it has.
+    pub async fn stop(mut self) -> Result<(), CliError> {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("byok's task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Byok {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Every error status a client can get from byok, each in OpenAI's shape.
+
+use std::time::Duration;
+
+use byok_e2e::{Byok, Reply, StandIn};
+use byok_types::Secret;
+use serde_json::{Value, json};
+
+fn chat(stream: bool) -> Value {
+    json!({"model": "gpt-5", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+/// The error object of a response, after checking OpenAI's four fields are there.
+async fn error_of(response: reqwest::Response) -> Value {
+    let body: Value = response.json().await.expect("a JSON error");
+    let error = body["error"].as_object().expect("an OpenAI error object");
+    for key in ["message", "type", "param", "code"] {
+        assert!(error.contains_key(key), "{key} missing in {body}");
+    }
+    body["error"].clone()
+}
+
+#[tokio::test]
+async fn bad_requests_unknown_routes_and_wrong_methods() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let byok = Byok::signed_in(&standin).await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(byok.at("/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(r#"{"model":"gpt-5","messages":"hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await["param"], "messages");
+
+    let response = client
+        .post(byok.at("/v1/chat/completions"))
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    let response = client.get(byok.at("/v1/embeddings")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().contains_key("x-request-id"));
+    error_of(response).await;
+
+    let response = client.delete(byok.at("/v1/models")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    error_of(response).await;
+
+    assert!(standin.received().is_empty(), "nothing reached the backend");
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.body_limit = 64 * 1024;
+    let byok = Byok::start(home, settings).await;
+    let mut body = chat(false);
+    body["messages"][0]["content"] = json!("x".repeat(100 * 1024));
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(error_of(response).await["code"], "payload_too_large");
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_client_key_gets_401() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.client_key = Some(Secret::new("local-secret"));
+    let byok = Byok::start(home, settings).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(byok.at("/v1/chat/completions"))
+        .bearer_auth("not-the-key")
+        .json(&chat(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await["type"], "authentication_error");
+    let response = client
+        .post(byok.at("/v1/chat/completions"))
+        .bearer_auth("local-secret")
+        .json(&chat(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn no_credentials_gets_401_telling_how_to_sign_in() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = tempfile::tempdir().unwrap();
+    let settings = Byok::settings(&home, &standin);
+    let byok = Byok::start(home, settings).await;
+    let client = reqwest::Client::new();
+    let health = client.get(byok.at("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "byok starts without credentials");
+    for stream in [false, true] {
+        let response = client
+            .post(byok.at("/v1/chat/completions"))
+            .json(&chat(stream))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        let message = error_of(response).await["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("byok login"), "{message}");
+        assert!(message.contains("byok import-codex-cli"), "{message}");
+    }
+    assert!(standin.received().is_empty());
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_usage_limit_gets_429_with_retry_after() {
+    let standin = StandIn::start(Reply::UsageLimit {
+        resets_in_seconds: 1234,
+    })
+    .await;
+    let byok = Byok::signed_in(&standin).await;
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1234");
+    let error = error_of(response).await;
+    assert_eq!(error["type"], "usage_limit_reached");
+    assert_eq!(standin.received().len(), 1, "a usage limit is not retried");
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_gets_502() {
+    // A port that was free a moment ago: nothing listens there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.codex_base_url = Some(format!("{dead_url}/backend-api/codex"));
+    let byok = Byok::start(home, settings).await;
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert_eq!(error_of(response).await["type"], "upstream_error");
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_cut_short_gets_502_or_an_error_event() {
+    let standin = StandIn::start(Reply::CutAfter("text", 6)).await;
+    let byok = Byok::signed_in(&standin).await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    error_of(response).await;
+
+    // Streaming: the head went out already, so the stream ends with an error event, not [DONE].
+    let body = client
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(true))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events = byok_e2e::sse::events(&body);
+    let last = events.last().expect("events");
+    assert_ne!(last.data, "[DONE]");
+    assert!(
+        last.json().expect("JSON")["error"]["message"].is_string(),
+        "{body}"
+    );
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_upstream_gets_504() {
+    let standin = StandIn::start(Reply::HangAfter("text", 0)).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.upstream_idle_timeout = Some(Duration::from_millis(300));
+    let byok = Byok::start(home, settings).await;
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    assert_eq!(error_of(response).await["type"], "timeout_error");
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn listening_beyond_loopback_without_a_client_key_is_refused() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut settings = Byok::settings(&home, &standin);
+    settings.host = "0.0.0.0".into();
+    let err = byok::serve::bind(&settings).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("--client-key"), "{message}");
+    assert!(message.contains("0.0.0.0"), "{message}");
+
+    settings.client_key = Some(Secret::new("k"));
+    assert!(byok::serve::bind(&settings).await.is_ok());
+}

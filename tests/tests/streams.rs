@@ -1,0 +1,163 @@
+//! Streams under stress: a client that hangs up, many clients at once; and the simple GETs.
+
+use std::time::Duration;
+
+use byok_e2e::{Byok, Reply, StandIn, fixtures, sse};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+fn chat() -> Value {
+    json!({"model": "gpt-5", "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
+    let standin = StandIn::start(Reply::HangAfter("text", 8)).await;
+    let byok = Byok::signed_in(&standin).await;
+    let mut ended = standin.bodies_ended();
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let first = body.next().await.expect("a first chunk").unwrap();
+    assert!(first.starts_with(b"data: "), "{first:?}");
+    assert_eq!(*ended.borrow(), 0, "the upstream stream is still open");
+
+    drop(body);
+    // The spec's bound: the stand-in sees its connection closed within 1 s of the hang-up.
+    tokio::time::timeout(Duration::from_secs(1), ended.wait_for(|n| *n == 1))
+        .await
+        .expect("the upstream connection closed within 1 s")
+        .unwrap();
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_streams_all_succeed() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let byok = Byok::signed_in(&standin).await;
+    let client = reqwest::Client::new();
+    let expected = fixtures::recorded_text("text");
+    let streams = (0..200).map(|_| {
+        let request = client.post(byok.at("/v1/chat/completions")).json(&chat());
+        async move {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            if response.status() != 200 {
+                return Err(format!("status {}", response.status()));
+            }
+            let body = response.text().await.map_err(|e| e.to_string())?;
+            let text: String = sse::json_events(&body)
+                .iter()
+                .filter_map(|c| {
+                    c["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect();
+            let done = sse::events(&body)
+                .last()
+                .is_some_and(|e| e.data == "[DONE]");
+            Ok::<_, String>((text, done))
+        }
+    });
+    let results = futures::future::join_all(streams).await;
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    for (text, done) in results.into_iter().map(Result::unwrap) {
+        assert_eq!(text, expected);
+        assert!(done);
+    }
+    assert_eq!(standin.received().len(), 200);
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_models_and_reports_health() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let byok = Byok::signed_in(&standin).await;
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(byok.at("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["object"], "list");
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"o4-mini") && ids.contains(&"gpt-5"),
+        "{ids:?}"
+    );
+    let one = client
+        .get(byok.at("/v1/models/o4-mini"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let none = client
+        .get(byok.at("/v1/models/no-such-model"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+
+    let health: Value = client
+        .get(byok.at("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(
+        standin.received().is_empty(),
+        "no upstream call for models or health"
+    );
+    byok.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn serve_keeps_the_rate_limit_figures_for_status() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let byok = Byok::signed_in(&standin).await;
+    let home = byok.home.clone();
+    let body = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("[DONE]"));
+    byok.stop().await.unwrap();
+    let saved = byok::ratelimits::RateLimitFile::load(home.path()).unwrap();
+    let entry = saved
+        .accounts
+        .first()
+        .expect("a snapshot saved at shutdown");
+    let recorded: Vec<(String, String)> = fixtures::recorded_headers("text");
+    let (name, value) = recorded
+        .iter()
+        .find(|(k, _)| k == "x-codex-primary-used-percent")
+        .expect("recorded header");
+    assert_eq!(entry.snapshot.headers.get(name), Some(value));
+}
