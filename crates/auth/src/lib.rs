@@ -11,4 +11,6 @@ mod store;
 pub use config::{AuthConfig, CODEX_CLIENT_ID, DEFAULT_ISSUER, ISSUER_ENV};
 pub use error::{AuthError, RefreshRejection};
 pub use manager::AuthManager;
-pub use store::{Account, CodexCliStore, FileTokenStore, TokenStore, import_codex_cli};
+pub use store::{
+    Account, CodexCliStore, FileTokenStore, RefreshLock, TokenStore, import_codex_cli,
+};

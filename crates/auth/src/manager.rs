@@ -17,8 +17,10 @@ const MAX_AGE_SECS: i64 = 8 * 24 * 60 * 60;
 ///
 /// Cheap to share behind an `Arc`. Refreshes are single-flight per account: however many
 /// callers need a refresh at once, one request reaches the issuer and all get its result.
-/// Before refreshing, the store is read again, since another process (another byok, the Codex
-/// CLI) may have rotated the token already; a refreshed token is written back to the store.
+/// Across processes, the store's [`TokenStore::lock_refresh`] keeps two byok processes from
+/// refreshing at once. Before refreshing, the store is read again, since another process
+/// (another byok, the Codex CLI) may have rotated the token already; a refreshed token is
+/// written back to the store.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), byok_auth::AuthError> {
@@ -123,6 +125,12 @@ impl AuthManager {
             slot.remember(&stored.token);
             return Ok(stored.token);
         }
+        let _other_processes = self.store.lock_refresh().await?;
+        let stored = self.load(account).await?;
+        if is_fresh(&stored.token, now()) {
+            slot.remember(&stored.token);
+            return Ok(stored.token);
+        }
         self.refresh_locked(&slot, stored).await
     }
 
@@ -148,6 +156,7 @@ impl AuthManager {
     ) -> Result<OAuthToken, AuthError> {
         let slot = self.slot(account);
         let _refreshing = slot.refresh.lock().await;
+        let _other_processes = self.store.lock_refresh().await?;
         let stored = self.load(account).await?;
         if stored.token.access_token != *rejected {
             slot.remember(&stored.token);

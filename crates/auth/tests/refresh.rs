@@ -342,3 +342,57 @@ async fn nobody_signed_in_and_unknown_accounts_say_how_to_sign_in() {
     assert!(matches!(err, AuthError::UnknownAccount { .. }));
     assert_eq!(ByokError::from(err).status(), 401);
 }
+
+/// Two byok processes (separate managers and stores over the same file) refreshing at once.
+async fn two_processes_refresh_once(
+    store: impl Fn() -> Arc<dyn TokenStore>,
+    account: &str,
+) -> usize {
+    let issuer = support::start().await;
+    issuer.accept_refresh_token("rt-0");
+    let processes = [
+        Arc::new(AuthManager::new(store(), issuer.config())),
+        Arc::new(AuthManager::new(store(), issuer.config())),
+    ];
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let auth = Arc::clone(&processes[i % 2]);
+            let account = account.to_owned();
+            tokio::spawn(async move { auth.get_token_for(&account).await })
+        })
+        .collect();
+    for task in tasks {
+        // A second refresh would send the used-up rt-0 and fail as reused.
+        task.await.unwrap().unwrap();
+    }
+    issuer.refreshes()
+}
+
+#[tokio::test]
+async fn two_processes_sharing_credentials_json_refresh_once() {
+    let dir = tempfile::tempdir().unwrap();
+    file_store_with(dir.path(), token("expired", now() - 1, "rt-0")).await;
+    let path = dir.path().to_owned();
+    let refreshes = two_processes_refresh_once(|| Arc::new(FileTokenStore::new(&path)), NAME).await;
+    assert_eq!(refreshes, 1);
+}
+
+#[tokio::test]
+async fn two_processes_sharing_auth_json_refresh_once() {
+    let home = tempfile::tempdir().unwrap();
+    let auth_json = json!({
+        "tokens": {
+            "id_token": id_token(),
+            "access_token": access_token("expired", now() - 1),
+            "refresh_token": "rt-0"
+        }
+    });
+    std::fs::write(home.path().join("auth.json"), auth_json.to_string()).unwrap();
+    let path = home.path().to_owned();
+    let refreshes = two_processes_refresh_once(
+        || Arc::new(CodexCliStore::new(&path)),
+        CodexCliStore::ACCOUNT,
+    )
+    .await;
+    assert_eq!(refreshes, 1);
+}

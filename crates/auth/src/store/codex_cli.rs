@@ -10,8 +10,8 @@ use byok_types::{OAuthToken, Secret};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::atomic::{read_optional, write_private};
 use super::file::env_dir;
+use super::files::{RefreshLock, read_optional, write_private};
 use super::{Account, TokenStore};
 use crate::AuthError;
 use crate::claims::Claims;
@@ -193,5 +193,9 @@ impl TokenStore for CodexCliStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+
+    async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {
+        RefreshLock::acquire(&self.path).await.map(Some)
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use byok_types::{OAuthToken, ProviderId};
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{read_optional, write_private};
+use super::files::{RefreshLock, read_optional, write_private};
 use super::{Account, TokenStore};
 use crate::AuthError;
 
@@ -189,5 +189,9 @@ impl TokenStore for FileTokenStore {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+
+    async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {
+        RefreshLock::acquire(&self.path).await.map(Some)
     }
 }

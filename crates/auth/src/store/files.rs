@@ -1,4 +1,5 @@
-//! Writing a secret file so that no reader ever sees half of it and nobody else can read it.
+//! File handling for the stores: secret files written so that no reader ever sees half of one
+//! and nobody else can read it, and the lock that keeps processes from refreshing at once.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -57,6 +58,64 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
+/// An exclusive lock on a store's refresh, across processes: held by one [`RefreshLock`] at a
+/// time (the operating system's file lock on `{file}.lock`), released when dropped.
+///
+/// Refresh tokens rotate, so two processes refreshing the same sign-in at once would break
+/// it: the second would send a refresh token the first had just used up.
+#[derive(Debug)]
+pub struct RefreshLock {
+    _file: std::fs::File,
+}
+
+impl RefreshLock {
+    /// Waits for and takes the lock of the credentials file `path`.
+    pub async fn acquire(path: &Path) -> Result<Self, AuthError> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock_path = std::path::PathBuf::from(name);
+        tokio::task::spawn_blocking(move || {
+            let io = |source| AuthError::Io {
+                action: "lock",
+                path: lock_path.clone(),
+                source,
+            };
+            if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir).map_err(io)?;
+            }
+            let file = open_private(&lock_path).map_err(io)?;
+            file.lock().map_err(io)?;
+            Ok(Self { _file: file })
+        })
+        .await
+        .map_err(|e| AuthError::Io {
+            action: "lock",
+            path: path.to_owned(),
+            source: std::io::Error::other(e),
+        })?
+    }
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 /// Reads a file, `None` if it does not exist.
 pub(crate) async fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, AuthError> {
     match tokio::fs::read(path).await {
@@ -90,5 +149,17 @@ mod tests {
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn the_refresh_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let held = RefreshLock::acquire(&path).await.unwrap();
+        // What another process sees: the lock file is taken.
+        let other = std::fs::File::open(dir.path().join("credentials.json.lock")).unwrap();
+        assert!(other.try_lock().is_err());
+        drop(held);
+        other.try_lock().unwrap();
     }
 }

@@ -1,14 +1,15 @@
 //! Where tokens live between runs: byok's own credentials file, or the Codex CLI's `auth.json`.
 
-mod atomic;
 mod codex_cli;
 mod file;
+mod files;
 
 use async_trait::async_trait;
 use byok_types::OAuthToken;
 
 pub use codex_cli::CodexCliStore;
 pub use file::FileTokenStore;
+pub use files::RefreshLock;
 
 use crate::AuthError;
 use crate::claims::Claims;
@@ -54,6 +55,12 @@ pub trait TokenStore: Send + Sync {
 
     /// Where the tokens are, for messages: the file's path.
     fn describe(&self) -> String;
+
+    /// Keeps other processes from refreshing this store's tokens until the lock is dropped
+    /// (see [`RefreshLock`]). `None` for a store no other process can see.
+    async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {
+        Ok(None)
+    }
 
     /// The named account, if the store has it.
     async fn get(&self, name: &str) -> Result<Option<Account>, AuthError> {
