@@ -97,7 +97,7 @@ impl Drop for Record {
             target: "byok::access",
             method = %self.method,
             path = %self.path,
-            model = self.model.as_deref().unwrap_or("-"),
+            model = %self.model.as_deref().unwrap_or("-"),
             status = self.status.unwrap_or(0),
             duration_ms = ms,
             prompt_tokens = self.usage.map(|u| u.prompt),
