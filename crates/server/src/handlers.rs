@@ -56,13 +56,6 @@ pub(crate) async fn responses(
             .into());
         }
     }
-    if body.get("input").is_none() {
-        return Err(ByokError::invalid_request(
-            "missing required parameter: `input`",
-            Some("input"),
-        )
-        .into());
-    }
     let answer = state.until_cut(state.executor.responses(body)).await?;
     Ok(relay(&state, answer, log))
 }

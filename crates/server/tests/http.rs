@@ -279,8 +279,8 @@ async fn bad_requests_get_400_naming_the_field() {
         ),
         (
             "/v1/responses",
-            json!({"model": "gpt-5"}).to_string(),
-            json!("input"),
+            json!({"model": 5, "input": "hi"}).to_string(),
+            json!("model"),
         ),
         ("/v1/responses", "[]".to_owned(), Value::Null),
     ];
