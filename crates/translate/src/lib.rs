@@ -9,6 +9,7 @@ mod reverse;
 mod sse;
 mod stream;
 mod tool_names;
+mod usage;
 
 pub use answer::{ChatOptions, response_to_chat};
 pub use codex::responses_for_codex;

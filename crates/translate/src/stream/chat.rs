@@ -1,34 +1,423 @@
 //! Responses SSE -> Chat Completions chunk SSE, the hot path.
 
+use super::chunk::{ChunkWriter, TextField, error_event};
+use super::delta::read_delta;
+use super::wire::{Delta, Event, Item, ResponseHead, incomplete_finish_reason};
 use super::{SseTranslator, StreamState};
 use crate::answer::ChatOptions;
+use crate::options::ReasoningMode;
+use crate::sse::SseParser;
+use crate::usage::ChatUsage;
 
-/// Translates a Responses event stream into Chat Completions chunks, incrementally.
+/// Translates a Responses event stream into Chat Completions chunk SSE, incrementally.
+///
+/// It follows DESIGN.md's mapping: the role chunk first, text, refusal and reasoning deltas,
+/// tool calls numbered from 0, exactly one `finish_reason`, the usage chunk when asked for,
+/// `data: [DONE]` on success, and an OpenAI-shaped error event when the upstream fails or
+/// the stream is cut off. Ids and `created` come from the stream, so the output is a pure
+/// function of the input bytes, however they are split.
+///
+/// ```
+/// use byok_translate::{ChatOptions, ChatStreamTranslator, SseTranslator, StreamState};
+///
+/// let mut translator = ChatStreamTranslator::new(ChatOptions::default());
+/// let mut out = Vec::new();
+/// translator.feed(b"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"created_at\":1,\"model\":\"gpt-5\"}}\n\n", &mut out);
+/// translator.feed(b"data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"Hi\"}\n\n", &mut out);
+/// translator.feed(b"data: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\"}}\n\n", &mut out);
+/// translator.finish(&mut out);
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.contains(r#""delta":{"content":"Hi"}"#));
+/// assert!(text.contains(r#""finish_reason":"stop""#));
+/// assert!(text.ends_with("data: [DONE]\n\n"));
+/// assert_eq!(translator.state(), StreamState::Completed);
+/// ```
+#[derive(Debug)]
 pub struct ChatStreamTranslator {
+    parser: SseParser,
+    core: Core,
+}
+
+#[derive(Debug)]
+struct Core {
     options: ChatOptions,
+    chunks: ChunkWriter,
+    started: bool,
     state: StreamState,
+    /// The `output_index` of each tool call, in Chat's order (its position is its Chat index).
+    tool_calls: Vec<ToolCall>,
+    /// Output items whose text or reasoning came as deltas (their `done` must not repeat it).
+    streamed: Vec<u32>,
+    /// The (item, part) of the last reasoning text, to separate the next part from it.
+    last_reasoning: Option<(u32, u32)>,
+    think_open: bool,
+}
+
+#[derive(Debug)]
+struct ToolCall {
+    output_index: u32,
+    arguments_sent: bool,
 }
 
 impl ChatStreamTranslator {
     /// A translator for one stream.
     pub fn new(options: ChatOptions) -> Self {
-        Self {
+        let core = Core {
             options,
+            chunks: ChunkWriter::default(),
+            started: false,
             state: StreamState::Running,
+            tool_calls: Vec::new(),
+            streamed: Vec::new(),
+            last_reasoning: None,
+            think_open: false,
+        };
+        Self {
+            parser: SseParser::new(),
+            core,
         }
     }
 }
 
 impl SseTranslator for ChatStreamTranslator {
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let _ = (input, out, &self.options);
+        if self.core.state == StreamState::Running {
+            let core = &mut self.core;
+            self.parser.feed(input, |event| core.event(event.data, out));
+        }
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
-        let _ = out;
+        if self.core.state != StreamState::Running {
+            return;
+        }
+        let core = &mut self.core;
+        self.parser.end(|event| core.event(event.data, out));
+        if self.core.state == StreamState::Running {
+            self.core.fail(
+                out,
+                "the upstream stream ended before response.completed; retry the request",
+                None,
+            );
+        }
     }
 
     fn state(&self) -> StreamState {
-        self.state.clone()
+        self.core.state.clone()
     }
+}
+
+impl Core {
+    fn event(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        // Events after the end, and lines that are not JSON events (keep-alives, the `[DONE]`
+        // of proxies), carry nothing.
+        if self.state != StreamState::Running {
+            return;
+        }
+        match sniff_kind(data) {
+            Some(kind) if !self.wants(kind) => {}
+            Some(kind) if kind.ends_with(b".delta") => {
+                if let Some(delta) = read_delta(data).or_else(|| serde_json::from_slice(data).ok())
+                {
+                    self.delta(kind, &delta, out);
+                }
+            }
+            _ => {
+                if let Ok(event) = serde_json::from_slice::<Event<'_>>(data) {
+                    self.handle(&event, out);
+                }
+            }
+        }
+    }
+
+    /// Whether an event of this type can change the output. The others (`*.done` of parts,
+    /// `in_progress` once the head is known, ...) are not even parsed: lifecycle events carry
+    /// the whole ~30 KB `instructions`, and skipping them is the cheapest parse of all.
+    fn wants(&self, kind: &[u8]) -> bool {
+        match kind {
+            b"response.created" | b"response.in_progress" => !self.chunks.has_head(),
+            b"response.output_text.delta"
+            | b"response.refusal.delta"
+            | b"response.reasoning_summary_text.delta"
+            | b"response.reasoning_text.delta"
+            | b"response.output_item.added"
+            | b"response.function_call_arguments.delta"
+            | b"response.function_call_arguments.done"
+            | b"response.output_item.done"
+            | b"response.completed"
+            | b"response.incomplete"
+            | b"response.failed"
+            | b"error" => true,
+            _ => false,
+        }
+    }
+
+    fn handle(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        if let Some(head) = &event.response {
+            self.learn_head(head);
+        }
+        let output_index = event.output_index.unwrap_or(0);
+        match &*event.kind {
+            kind if kind.as_bytes().ends_with(b".delta") => {
+                let delta = Delta {
+                    output_index: event.output_index,
+                    content_index: event.content_index,
+                    summary_index: event.summary_index,
+                    text: event.delta.clone(),
+                };
+                self.delta(kind.as_bytes(), &delta, out);
+            }
+            "response.output_item.added" => {
+                if let Some(item) = event
+                    .item
+                    .as_ref()
+                    .filter(|item| item.kind == "function_call")
+                {
+                    self.tool_call_start(out, output_index, item);
+                }
+            }
+            "response.function_call_arguments.done" => {
+                if let Some(arguments) = &event.arguments {
+                    self.tool_call_arguments_done(out, output_index, arguments);
+                }
+            }
+            "response.output_item.done" => {
+                if let Some(item) = &event.item {
+                    self.item_done(out, output_index, item);
+                }
+            }
+            "response.completed" => {
+                let reason = if self.tool_calls.is_empty() {
+                    "stop"
+                } else {
+                    "tool_calls"
+                };
+                self.complete(out, reason, event.response.as_ref());
+            }
+            "response.incomplete" => {
+                let reason = event
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.incomplete_details.as_ref());
+                let reason = incomplete_finish_reason(reason.and_then(|d| d.reason.as_deref()));
+                self.complete(out, reason, event.response.as_ref());
+            }
+            "response.failed" => {
+                let error = event.response.as_ref().and_then(|r| r.error.as_ref());
+                let message = error
+                    .and_then(|e| e.message.as_deref())
+                    .unwrap_or("the upstream failed the response");
+                self.fail(out, message, error.and_then(|e| e.code.as_deref()));
+            }
+            "error" => {
+                let message = event
+                    .message
+                    .as_deref()
+                    .unwrap_or("the upstream reported an error");
+                self.fail(out, message, event.code.as_deref());
+            }
+            _ => {}
+        }
+        self.start_if_known(out);
+    }
+
+    /// The role chunk goes first, as soon as the stream shows it is an answer.
+    fn start_if_known(&mut self, out: &mut Vec<u8>) {
+        if !self.started && self.state == StreamState::Running && self.chunks.has_head() {
+            self.start(out);
+        }
+    }
+
+    fn delta(&mut self, kind: &[u8], event: &Delta<'_>, out: &mut Vec<u8>) {
+        let (Some(delta), output_index) = (&event.text, event.output_index.unwrap_or(0)) else {
+            return;
+        };
+        match kind {
+            b"response.output_text.delta" => {
+                self.mark_streamed(output_index);
+                self.content(out, TextField::Content, delta);
+            }
+            b"response.refusal.delta" => {
+                self.mark_streamed(output_index);
+                self.content(out, TextField::Refusal, delta);
+            }
+            b"response.reasoning_summary_text.delta" | b"response.reasoning_text.delta" => {
+                self.mark_streamed(output_index);
+                let part = event.summary_index.or(event.content_index).unwrap_or(0);
+                self.reasoning(out, (output_index, part), delta);
+            }
+            b"response.function_call_arguments.delta" => {
+                self.tool_call_arguments(out, output_index, delta);
+            }
+            _ => {}
+        }
+        self.start_if_known(out);
+    }
+
+    fn learn_head(&mut self, head: &ResponseHead<'_>) {
+        if !self.chunks.has_head() && !head.id.is_empty() {
+            let created = head
+                .created_at
+                .as_ref()
+                .map_or_else(|| "0".to_owned(), ToString::to_string);
+            self.chunks.set_head(&head.id, &created, &head.model);
+        }
+    }
+
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if !self.started {
+            self.started = true;
+            self.chunks.role(out);
+        }
+    }
+
+    fn mark_streamed(&mut self, output_index: u32) {
+        if self.streamed.last() != Some(&output_index) && !self.streamed.contains(&output_index) {
+            self.streamed.push(output_index);
+        }
+    }
+
+    /// Answer text (content or refusal): closes a `<think>` block first.
+    fn content(&mut self, out: &mut Vec<u8>, field: TextField, text: &str) {
+        self.start(out);
+        self.close_think(out);
+        self.chunks.text(out, field, text);
+    }
+
+    fn reasoning(&mut self, out: &mut Vec<u8>, part: (u32, u32), text: &str) {
+        let mode = self.options.reasoning;
+        if mode == ReasoningMode::Hidden {
+            return;
+        }
+        self.start(out);
+        let field = match mode {
+            ReasoningMode::ThinkTags => {
+                if !self.think_open {
+                    self.think_open = true;
+                    self.chunks.text(out, TextField::Content, "<think>");
+                }
+                TextField::Content
+            }
+            _ => TextField::Reasoning,
+        };
+        // Separate summary parts the way the upstream's reasoning items separate them.
+        if self.last_reasoning.is_some_and(|last| last != part) {
+            self.chunks.text(out, field, "\n\n");
+        }
+        self.last_reasoning = Some(part);
+        self.chunks.text(out, field, text);
+    }
+
+    fn close_think(&mut self, out: &mut Vec<u8>) {
+        if self.think_open {
+            self.think_open = false;
+            self.chunks.text(out, TextField::Content, "</think>\n\n");
+        }
+    }
+
+    fn tool_call_start(&mut self, out: &mut Vec<u8>, output_index: u32, item: &Item<'_>) {
+        if self
+            .tool_calls
+            .iter()
+            .any(|call| call.output_index == output_index)
+        {
+            return;
+        }
+        self.start(out);
+        self.close_think(out);
+        let index = self.tool_calls.len();
+        let arguments = item.arguments.as_deref().unwrap_or("");
+        self.tool_calls.push(ToolCall {
+            output_index,
+            arguments_sent: !arguments.is_empty(),
+        });
+        let name = self
+            .options
+            .tool_names
+            .original(item.name.as_deref().unwrap_or(""));
+        let id = item.call_id.as_deref().unwrap_or("");
+        self.chunks.tool_call_start(out, index, id, name, arguments);
+    }
+
+    fn tool_call_arguments(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: &str) {
+        if let Some(index) = self
+            .tool_calls
+            .iter()
+            .position(|call| call.output_index == output_index)
+        {
+            self.tool_calls[index].arguments_sent = true;
+            self.chunks.tool_call_arguments(out, index, arguments);
+        }
+    }
+
+    /// Arguments that came whole, without deltas, are sent whole.
+    fn tool_call_arguments_done(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: &str) {
+        let pending = self
+            .tool_calls
+            .iter()
+            .any(|call| call.output_index == output_index && !call.arguments_sent);
+        if pending && !arguments.is_empty() {
+            self.tool_call_arguments(out, output_index, arguments);
+        }
+    }
+
+    /// A finished item whose parts never came as deltas is sent from the item itself.
+    fn item_done(&mut self, out: &mut Vec<u8>, output_index: u32, item: &Item<'_>) {
+        match &*item.kind {
+            "function_call" => {
+                self.tool_call_start(out, output_index, item);
+                if let Some(arguments) = &item.arguments {
+                    self.tool_call_arguments_done(out, output_index, arguments);
+                }
+            }
+            "message" if !self.streamed.contains(&output_index) => {
+                for part in &item.content {
+                    match (&*part.kind, &part.text, &part.refusal) {
+                        ("output_text", Some(text), _) if !text.is_empty() => {
+                            self.content(out, TextField::Content, text);
+                        }
+                        ("refusal", _, Some(refusal)) if !refusal.is_empty() => {
+                            self.content(out, TextField::Refusal, refusal);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "reasoning" if !self.streamed.contains(&output_index) => {
+                for (part, summary) in (0u32..).zip(&item.summary) {
+                    if let Some(text) = summary.text.as_deref().filter(|text| !text.is_empty()) {
+                        self.reasoning(out, (output_index, part), text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn complete(&mut self, out: &mut Vec<u8>, reason: &str, response: Option<&ResponseHead<'_>>) {
+        self.start(out);
+        self.close_think(out);
+        self.chunks.finish(out, reason);
+        if self.options.include_usage {
+            let usage = response.and_then(|r| r.usage).unwrap_or_default();
+            self.chunks.usage(out, ChatUsage::from(usage));
+        }
+        ChunkWriter::done(out);
+        self.state = StreamState::Completed;
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, message: &str, code: Option<&str>) {
+        error_event(out, message, code);
+        self.state = StreamState::Failed {
+            message: message.to_owned(),
+        };
+    }
+}
+
+/// The `type` of an event written the usual way (`{"type":"..."` first, no escapes), read
+/// without parsing the event. `None` when the event is written otherwise: then it is parsed.
+fn sniff_kind(data: &[u8]) -> Option<&[u8]> {
+    let rest = data.strip_prefix(b"{\"type\":\"")?;
+    let kind = &rest[..memchr::memchr(b'"', rest)?];
+    (!kind.contains(&b'\\')).then_some(kind)
 }

@@ -1,8 +1,11 @@
 //! Incremental translators of SSE streams, all driven the same way through [`SseTranslator`].
 
 mod chat;
+mod chunk;
 mod collect;
+mod delta;
 mod passthrough;
+mod wire;
 
 pub use chat::ChatStreamTranslator;
 pub use collect::ResponseCollector;
