@@ -1,98 +1,17 @@
 //! The server over real HTTP on 127.0.0.1, with a scripted executor behind it.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use byok_server::{ServeError, ServerConfig, serve};
-use byok_types::{
-    ByokError, ByteStream, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, Secret,
-};
+use byok_types::{ByokError, ByteStream, ProviderResponse, Secret};
 use bytes::Bytes;
+use common::{Scripted, Server, chat_body};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
-
-/// An executor that answers with what the test queued, and keeps what it was asked.
-#[derive(Default)]
-struct Scripted {
-    answers: Mutex<VecDeque<byok_types::Result<ProviderResponse>>>,
-    asked: Mutex<Vec<Value>>,
-}
-
-impl Scripted {
-    fn answer(&self, answer: byok_types::Result<ProviderResponse>) {
-        self.answers.lock().unwrap().push_back(answer);
-    }
-
-    fn next(&self, asked: Value) -> byok_types::Result<ProviderResponse> {
-        self.asked.lock().unwrap().push(asked);
-        self.answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or_else(|| Err(ByokError::Internal("the test queued no answer".into())))
-    }
-}
-
-#[async_trait::async_trait]
-impl ProviderExecutor for Scripted {
-    fn provider(&self) -> ProviderId {
-        ProviderId::Codex
-    }
-    async fn chat(&self, request: ChatRequest) -> byok_types::Result<ProviderResponse> {
-        self.next(request.to_value())
-    }
-    async fn responses(&self, body: Value) -> byok_types::Result<ProviderResponse> {
-        self.next(body)
-    }
-    fn supported_models(&self) -> Vec<String> {
-        vec!["gpt-5".into(), "o4-mini".into()]
-    }
-}
-
-struct Server {
-    base: String,
-    executor: Arc<Scripted>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), ServeError>>,
-}
-
-impl Server {
-    async fn start(config: ServerConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let executor = Arc::new(Scripted::default());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            listener,
-            config,
-            executor.clone() as Arc<dyn ProviderExecutor>,
-            async {
-                stopped.await.ok();
-            },
-        ));
-        Self {
-            base,
-            executor,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn stop(mut self) -> Result<(), ServeError> {
-        self.stop.take().unwrap().send(()).ok();
-        self.task.await.unwrap()
-    }
-}
-
-fn chat_body(stream: bool) -> Value {
-    json!({"model": "gpt-5", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
-}
 
 /// A stream fed by the test, and a signal that fires when the server drops it.
 fn channel_stream() -> (
@@ -552,81 +471,4 @@ async fn refuses_to_listen_beyond_loopback_without_a_client_key() {
     .unwrap_err();
     assert!(matches!(err, ServeError::ClientKeyRequired { .. }));
     assert!(err.to_string().contains("--client-key"), "{err}");
-}
-
-/// A log sink the test can read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn logs_one_line_per_request_without_bodies_or_keys() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    // The test's runtime runs on this thread only, so the server's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = Server::start(ServerConfig {
-        client_key: Some(Secret::new("sk-CLIENT-KEY-SECRET")),
-        ..ServerConfig::default()
-    })
-    .await;
-    let stream: ByteStream = Box::pin(futures::stream::iter([Ok(Bytes::from_static(
-        b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n",
-    ))]));
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let mut body = chat_body(true);
-    body["messages"][0]["content"] = json!("BODY-TEXT-SECRET");
-    let text = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .bearer_auth("sk-CLIENT-KEY-SECRET")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.ends_with("data: [DONE]\n\n"));
-    let missing = reqwest::Client::new()
-        .get(server.url("/nowhere"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    server.stop().await.unwrap();
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = logs
-        .lines()
-        .filter(|l| l.contains("byok::access"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{logs}");
-    for field in [
-        "method=POST",
-        "path=/v1/chat/completions",
-        "model=gpt-5",
-        "status=200",
-        "prompt_tokens=3",
-        "completion_tokens=5",
-        "duration_ms=",
-        "stream finished",
-    ] {
-        assert!(lines[0].contains(field), "{field} not in {}", lines[0]);
-    }
-    assert!(lines[1].contains("status=404") && lines[1].contains("path=/nowhere"));
-    assert!(!logs.contains("SECRET"), "{logs}");
 }

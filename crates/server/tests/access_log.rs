@@ -1,0 +1,89 @@
+//! The access log: one line per request, never a body or a key.
+//!
+//! Alone in its test binary: it installs the global log subscriber.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use byok_server::ServerConfig;
+use byok_types::{ByteStream, ProviderResponse, Secret};
+use bytes::Bytes;
+use common::{Server, chat_body};
+use serde_json::json;
+
+/// A log sink the test can read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_one_line_per_request_without_bodies_or_keys() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let server = Server::start(ServerConfig {
+        client_key: Some(Secret::new("sk-CLIENT-KEY-SECRET")),
+        ..ServerConfig::default()
+    })
+    .await;
+    let stream: ByteStream = Box::pin(futures::stream::iter([Ok(Bytes::from_static(
+        b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n",
+    ))]));
+    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    let mut body = chat_body(true);
+    body["messages"][0]["content"] = json!("BODY-TEXT-SECRET");
+    let text = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .bearer_auth("sk-CLIENT-KEY-SECRET")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    let missing = reqwest::Client::new()
+        .get(server.url("/nowhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.stop().await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("byok::access"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    for field in [
+        "method=POST",
+        "path=/v1/chat/completions",
+        "model=gpt-5",
+        "status=200",
+        "prompt_tokens=3",
+        "completion_tokens=5",
+        "duration_ms=",
+        "stream finished",
+    ] {
+        assert!(lines[0].contains(field), "{field} not in {}", lines[0]);
+    }
+    assert!(lines[1].contains("status=404") && lines[1].contains("path=/nowhere"));
+    assert!(!logs.contains("SECRET"), "{logs}");
+}

@@ -1,0 +1,92 @@
+//! A scripted executor and a server in front of it, shared by the test files.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use byok_server::{ServeError, ServerConfig, serve};
+use byok_types::{ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// An executor that answers with what the test queued, and keeps what it was asked.
+#[derive(Default)]
+pub struct Scripted {
+    pub answers: Mutex<VecDeque<byok_types::Result<ProviderResponse>>>,
+    pub asked: Mutex<Vec<Value>>,
+}
+
+impl Scripted {
+    pub fn answer(&self, answer: byok_types::Result<ProviderResponse>) {
+        self.answers.lock().unwrap().push_back(answer);
+    }
+
+    fn next(&self, asked: Value) -> byok_types::Result<ProviderResponse> {
+        self.asked.lock().unwrap().push(asked);
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Err(ByokError::Internal("the test queued no answer".into())))
+    }
+}
+
+#[async_trait::async_trait]
+impl ProviderExecutor for Scripted {
+    fn provider(&self) -> ProviderId {
+        ProviderId::Codex
+    }
+    async fn chat(&self, request: ChatRequest) -> byok_types::Result<ProviderResponse> {
+        self.next(request.to_value())
+    }
+    async fn responses(&self, body: Value) -> byok_types::Result<ProviderResponse> {
+        self.next(body)
+    }
+    fn supported_models(&self) -> Vec<String> {
+        vec!["gpt-5".into(), "o4-mini".into()]
+    }
+}
+
+pub struct Server {
+    pub base: String,
+    pub executor: Arc<Scripted>,
+    pub stop: Option<oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Server {
+    pub async fn start(config: ServerConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let executor = Arc::new(Scripted::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listener,
+            config,
+            executor.clone() as Arc<dyn ProviderExecutor>,
+            async {
+                stopped.await.ok();
+            },
+        ));
+        Self {
+            base,
+            executor,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        self.stop.take().unwrap().send(()).ok();
+        self.task.await.unwrap()
+    }
+}
+
+/// A one-message Chat request.
+pub fn chat_body(stream: bool) -> Value {
+    json!({"model": "gpt-5", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
