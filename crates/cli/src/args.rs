@@ -1,7 +1,7 @@
 //! The command line, as clap parses it.
 //!
 //! The doc comments below are the `--help` text, read in a terminal: markdown would show as is.
-#![allow(clippy::doc_markdown)]
+#![allow(clippy::doc_markdown, rustdoc::bare_urls)]
 
 use std::path::PathBuf;
 
