@@ -2,8 +2,11 @@
 
 mod common;
 
-use byok_executor::prompt_cache_key;
-use byok_types::{ChatRequest, Secret};
+use std::sync::Arc;
+use std::time::Duration;
+
+use byok_executor::{API_KEY_ACCOUNT, CodexExecutor, ProviderHttp, prompt_cache_key};
+use byok_types::{ChatRequest, ProviderId, RateLimitStore, Secret};
 use common::*;
 use serde_json::{Value, json};
 
@@ -174,4 +177,41 @@ async fn upstream_errors_keep_their_status_and_body() {
     assert_eq!(err.status(), 401);
     assert_eq!(err.to_openai_json()["error"]["code"], "invalid_api_key");
     assert!(!err.to_string().contains(KEY));
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_reported_with_retry_after_and_its_headers_recorded() {
+    let body = r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+    let upstream = StandIn::start(vec![Reply::StatusWith(
+        429,
+        body.into(),
+        vec![
+            ("retry-after", "20".into()),
+            ("x-ratelimit-remaining-requests", "0".into()),
+        ],
+    )])
+    .await;
+    let issuer = Issuer::start().await;
+    let nobody = signed_in(&[], &issuer).await;
+    let limits = Arc::new(RateLimitStore::default());
+    let executor = CodexExecutor::builder()
+        .http(ProviderHttp::new().unwrap())
+        .auth(nobody.auth.clone())
+        .api_key(KEY)
+        .base_url(upstream.url.clone())
+        .ratelimit(limits.clone())
+        .retry(fast_retries())
+        .build();
+    let req = ChatRequest::from_value(json!({
+        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
+    }))
+    .unwrap();
+
+    let err = executor.chat(req).await.unwrap_err();
+
+    assert_eq!(err.status(), 429);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+    assert_eq!(upstream.received().len(), 1, "a 429 is not retried");
+    let snapshot = limits.get(ProviderId::OpenAi, API_KEY_ACCOUNT).unwrap();
+    assert_eq!(snapshot.number("x-ratelimit-remaining-requests"), Some(0.0));
 }
