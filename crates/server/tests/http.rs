@@ -154,6 +154,25 @@ async fn a_client_that_hangs_up_drops_the_upstream_stream() {
 }
 
 #[tokio::test]
+async fn a_client_that_hangs_up_before_the_answer_drops_the_executor_call() {
+    let server = Server::start(ServerConfig::default()).await;
+    let (started, dropped) = server.executor.hang_next();
+    let request = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .json(&chat_body(false))
+        .send();
+    let client = tokio::spawn(request);
+    started.await.unwrap();
+    // The client gives up (the answer never comes) and closes its connection.
+    client.abort();
+    tokio::time::timeout(Duration::from_secs(10), dropped)
+        .await
+        .expect("the server dropped the executor's future")
+        .ok();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn responses_bodies_reach_the_executor_unchanged() {
     let server = Server::start(ServerConfig::default()).await;
     let body = json!({"model": "gpt-5", "input": "hi", "stream": false,

@@ -14,9 +14,21 @@ use tokio::sync::oneshot;
 pub struct Scripted {
     pub answers: Mutex<VecDeque<byok_types::Result<ProviderResponse>>>,
     pub asked: Mutex<Vec<Value>>,
+    /// When set, the next call says it started, then never answers; the second sender is
+    /// dropped with the call's future.
+    pub hang: Mutex<Option<(oneshot::Sender<()>, oneshot::Sender<()>)>>,
 }
 
 impl Scripted {
+    /// Makes the next call hang until its future is dropped. The receivers see the call start,
+    /// then its future dropped.
+    pub fn hang_next(&self) -> (oneshot::Receiver<()>, oneshot::Receiver<()>) {
+        let (started_tx, started_rx) = oneshot::channel();
+        let (dropped_tx, dropped_rx) = oneshot::channel();
+        *self.hang.lock().unwrap() = Some((started_tx, dropped_tx));
+        (started_rx, dropped_rx)
+    }
+
     pub fn answer(&self, answer: byok_types::Result<ProviderResponse>) {
         self.answers.lock().unwrap().push_back(answer);
     }
@@ -37,6 +49,11 @@ impl ProviderExecutor for Scripted {
         ProviderId::Codex
     }
     async fn chat(&self, request: ChatRequest) -> byok_types::Result<ProviderResponse> {
+        let hang = self.hang.lock().unwrap().take();
+        if let Some((started, _dropped_with_the_future)) = hang {
+            started.send(()).ok();
+            std::future::pending::<()>().await;
+        }
         self.next(request.to_value())
     }
     async fn responses(&self, body: Value) -> byok_types::Result<ProviderResponse> {
