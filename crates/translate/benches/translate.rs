@@ -74,7 +74,7 @@ fn streams(c: &mut Criterion) {
         bytes.throughput(Throughput::Bytes(stream.len() as u64));
         bytes.bench_function(format!("{name}/floor"), |b| b.iter(|| floor(&data)));
         bytes.bench_function(format!("{name}/translate"), |b| {
-            b.iter(|| translate(stream.as_bytes(), &mut out))
+            b.iter(|| translate(stream.as_bytes(), &mut out));
         });
     }
     bytes.finish();
@@ -85,7 +85,7 @@ fn streams(c: &mut Criterion) {
         events.throughput(Throughput::Elements(data.len() as u64));
         events.bench_function(format!("{name}/floor"), |b| b.iter(|| floor(&data)));
         events.bench_function(format!("{name}/translate"), |b| {
-            b.iter(|| translate(stream.as_bytes(), &mut out))
+            b.iter(|| translate(stream.as_bytes(), &mut out));
         });
     }
     events.finish();

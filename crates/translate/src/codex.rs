@@ -1,12 +1,154 @@
 //! A Responses request from a Responses client, made acceptable to the Codex backend.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use crate::error::TranslateError;
 use crate::request::TranslatedRequest;
+use crate::tool_names::ToolNameMap;
 
-/// Rewrites a Responses request so the Codex backend accepts it, changing only what it refuses.
+/// The top-level fields the Codex backend accepts (what the Codex CLI itself sends).
+/// An allowlist: the backend answers 400 to anything else (`temperature`, `max_output_tokens`, ..).
+pub(crate) const CODEX_FIELDS: [&str; 13] = [
+    "model",
+    "instructions",
+    "input",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "store",
+    "stream",
+    "include",
+    "text",
+    "prompt_cache_key",
+    "client_metadata",
+];
+
+/// What makes reasoning survive without stored items (the backend keeps none: `store: false`).
+pub(crate) const ENCRYPTED_REASONING: &str = "reasoning.encrypted_content";
+
+/// Rewrites a Responses request so the Codex backend accepts it, changing only what it refuses:
+/// `store: false`, `stream: true`, a string `instructions` (`""` if absent), `input` as a list,
+/// role `system` as `developer`, only the fields it accepts, encrypted reasoning included, and
+/// tool names over 64 characters shortened. Item ids and `encrypted_content` pass intact.
+///
+/// ```
+/// use byok_translate::responses_for_codex;
+/// use serde_json::json;
+///
+/// let body = json!({"model": "gpt-5", "input": "hi", "temperature": 0.2, "max_output_tokens": 50});
+/// let body = responses_for_codex(body).unwrap().body;
+/// assert_eq!(body, json!({
+///     "model": "gpt-5",
+///     "instructions": "",
+///     "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+///     "store": false,
+///     "stream": true,
+///     "include": ["reasoning.encrypted_content"],
+/// }));
+/// ```
 pub fn responses_for_codex(body: Value) -> Result<TranslatedRequest, TranslateError> {
-    drop(body);
-    Err(TranslateError::NotAnObject)
+    let Value::Object(mut body) = body else {
+        return Err(TranslateError::NotAnObject);
+    };
+    if body
+        .get("previous_response_id")
+        .is_some_and(|id| !id.is_null())
+    {
+        return Err(TranslateError::unsupported(
+            "previous_response_id",
+            "`previous_response_id` is not supported: the Codex backend stores no responses; send the whole conversation in `input`",
+        ));
+    }
+    let mut tool_names = ToolNameMap::default();
+    let input = input_items(body.remove("input"))?;
+    body.insert("input".into(), input);
+    match body.get("instructions") {
+        None | Some(Value::Null) => drop(body.insert("instructions".into(), "".into())),
+        Some(Value::String(_)) => {}
+        Some(_) => return Err(TranslateError::invalid("instructions", "expected a string")),
+    }
+    if let Some(Value::Array(input)) = body.get_mut("input") {
+        for item in input {
+            rename_tool(item, &mut tool_names);
+        }
+    }
+    if let Some(Value::Array(tools)) = body.get_mut("tools") {
+        for tool in tools {
+            rename_tool(tool, &mut tool_names);
+        }
+    }
+    if let Some(choice @ Value::Object(_)) = body.get_mut("tool_choice") {
+        rename_tool(choice, &mut tool_names);
+        if let Some(Value::Array(tools)) = choice.get_mut("tools") {
+            for tool in tools {
+                rename_tool(tool, &mut tool_names);
+            }
+        }
+    }
+    let mut include: Vec<Value> = match body.remove("include") {
+        Some(Value::Array(include)) => include,
+        _ => Vec::new(),
+    };
+    if !include.iter().any(|entry| entry == ENCRYPTED_REASONING) {
+        include.push(ENCRYPTED_REASONING.into());
+    }
+    body.insert("include".into(), include.into());
+    body.insert("store".into(), false.into());
+    body.insert("stream".into(), true.into());
+    body.retain(|key, _| CODEX_FIELDS.contains(&key.as_str()));
+    Ok(TranslatedRequest {
+        body: Value::Object(body),
+        tool_names,
+    })
+}
+
+/// `input` as the list of items the backend wants.
+fn input_items(input: Option<Value>) -> Result<Value, TranslateError> {
+    match input {
+        None | Some(Value::Null) => Ok(json!([])),
+        Some(Value::String(text)) => {
+            Ok(json!([{"role": "user", "content": [{"type": "input_text", "text": text}]}]))
+        }
+        Some(Value::Array(mut items)) => {
+            for (at, item) in items.iter_mut().enumerate() {
+                let Value::Object(item) = item else {
+                    return Err(TranslateError::invalid(
+                        format!("input[{at}]"),
+                        "expected an object",
+                    ));
+                };
+                if item.get("type").and_then(Value::as_str) == Some("item_reference") {
+                    return Err(TranslateError::unsupported(
+                        format!("input[{at}]"),
+                        "`item_reference` items are not supported: the Codex backend stores no items; send the item itself",
+                    ));
+                }
+                system_to_developer(item);
+            }
+            Ok(Value::Array(items))
+        }
+        Some(_) => Err(TranslateError::invalid(
+            "input",
+            "expected a string or an array of items",
+        )),
+    }
+}
+
+/// The backend refuses `role: "system"` items; `developer` means the same to it.
+fn system_to_developer(item: &mut Map<String, Value>) {
+    if item.get("role").and_then(Value::as_str) == Some("system") {
+        item.insert("role".into(), "developer".into());
+    }
+}
+
+/// Shortens the `name` of a tool, tool call or named tool choice, if it is too long.
+fn rename_tool(object: &mut Value, names: &mut ToolNameMap) {
+    let is_tool_like = matches!(
+        object.get("type").and_then(Value::as_str),
+        Some("function" | "custom" | "function_call" | "custom_tool_call")
+    );
+    if let (true, Some(Value::String(name))) = (is_tool_like, object.get_mut("name")) {
+        *name = names.shorten(name);
+    }
 }

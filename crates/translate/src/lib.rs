@@ -3,6 +3,7 @@
 mod answer;
 mod codex;
 mod error;
+mod messages;
 mod options;
 mod request;
 mod reverse;

@@ -44,6 +44,13 @@ pub(crate) struct ReasoningTokens {
     pub reasoning_tokens: u64,
 }
 
+impl ResponsesUsage {
+    /// Reads the usage of a `response` object, if it has one.
+    pub fn deserialize_from(value: &serde_json::Value) -> Option<Self> {
+        Self::deserialize(value).ok()
+    }
+}
+
 impl From<ResponsesUsage> for ChatUsage {
     fn from(usage: ResponsesUsage) -> Self {
         Self {

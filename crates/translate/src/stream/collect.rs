@@ -2,13 +2,41 @@
 
 use serde_json::Value;
 
+use super::assemble::OutputAssembler;
+use super::wire::RawEvent;
 use crate::error::StreamError;
+use crate::sse::SseParser;
+use crate::tool_names::ToolNameMap;
 
-/// Collects a Responses event stream into the final `response` object, its `output` built
-/// from the streamed items (never from `response.completed.output`, often `[]`).
+/// Collects a Responses event stream into the final `response` object, for clients that did
+/// not ask to stream (the Codex backend always streams).
+///
+/// The `output` is built from the streamed items, never read from `response.completed`
+/// (often `[]`); it is taken from there only when the stream held no item at all.
+///
+/// ```
+/// use byok_translate::ResponseCollector;
+///
+/// let mut collector = ResponseCollector::new();
+/// collector.feed(br#"data: {"type":"response.output_item.done","output_index":0,"item":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hi"}]}}
+///
+/// data: {"type":"response.completed","response":{"id":"resp_1","status":"completed","output":[]}}
+///
+/// "#);
+/// let response = collector.finish().unwrap();
+/// assert_eq!(response["output"][0]["content"][0]["text"], "Hi");
+/// ```
 #[derive(Debug, Default)]
 pub struct ResponseCollector {
-    _todo: (),
+    parser: SseParser,
+    collect: Collect,
+}
+
+#[derive(Debug, Default)]
+struct Collect {
+    output: OutputAssembler,
+    names: ToolNameMap,
+    end: Option<Result<Value, StreamError>>,
 }
 
 impl ResponseCollector {
@@ -17,13 +45,69 @@ impl ResponseCollector {
         Self::default()
     }
 
-    /// Feeds upstream bytes, split anywhere.
-    pub fn feed(&mut self, input: &[u8]) {
-        let _ = input;
+    /// A collector that also restores the tool names a request shortened
+    /// (see [`crate::responses_for_codex`]).
+    pub fn with_tool_names(tool_names: ToolNameMap) -> Self {
+        Self {
+            collect: Collect {
+                names: tool_names,
+                ..Collect::default()
+            },
+            ..Self::default()
+        }
     }
 
-    /// The finished `response` object, or why there is none.
-    pub fn finish(self) -> Result<Value, StreamError> {
-        Err(StreamError::CutOff)
+    /// Feeds upstream bytes, split anywhere.
+    pub fn feed(&mut self, input: &[u8]) {
+        let collect = &mut self.collect;
+        self.parser.feed(input, |event| collect.event(event.data));
+    }
+
+    /// The finished `response` object: after `response.completed`, or `response.incomplete`
+    /// (its `status` and `incomplete_details` kept). An error after `response.failed`, an
+    /// `error` event, or a stream that ended without any of these.
+    pub fn finish(mut self) -> Result<Value, StreamError> {
+        let collect = &mut self.collect;
+        self.parser.end(|event| collect.event(event.data));
+        let mut response = self.collect.end.unwrap_or(Err(StreamError::CutOff))?;
+        let output = self.collect.output;
+        if !output.is_empty() || !response.get("output").is_some_and(Value::is_array) {
+            response["output"] = output.output(&self.collect.names).into();
+        }
+        Ok(response)
+    }
+}
+
+impl Collect {
+    fn event(&mut self, data: &[u8]) {
+        if self.end.is_some() {
+            return;
+        }
+        let Ok(event) = serde_json::from_slice::<RawEvent<'_>>(data) else {
+            return;
+        };
+        self.output.event(&event);
+        match &*event.kind {
+            "response.completed" | "response.incomplete" => {
+                let response = event
+                    .response
+                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+                self.end =
+                    Some(
+                        response
+                            .filter(Value::is_object)
+                            .ok_or_else(|| StreamError::Failed {
+                                message: "the upstream's final event carried no response object"
+                                    .into(),
+                                code: None,
+                            }),
+                    );
+            }
+            "response.failed" | "error" => {
+                let (message, code) = event.failure();
+                self.end = Some(Err(StreamError::Failed { message, code }));
+            }
+            _ => {}
+        }
     }
 }

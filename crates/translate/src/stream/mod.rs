@@ -1,5 +1,6 @@
 //! Incremental translators of SSE streams, all driven the same way through [`SseTranslator`].
 
+mod assemble;
 mod chat;
 mod chunk;
 mod collect;
@@ -10,6 +11,7 @@ mod wire;
 pub use chat::ChatStreamTranslator;
 pub use collect::ResponseCollector;
 pub use passthrough::ResponsesPassthrough;
+pub(crate) use wire::incomplete_finish_reason;
 
 /// An incremental stream translator: upstream bytes in, translated SSE bytes out.
 ///

@@ -1,35 +1,225 @@
 //! Responses SSE -> Responses SSE for a Responses client, with the final event made whole.
 
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::assemble::{OutputAssembler, restore_name};
+use super::wire::RawEvent;
 use super::{SseTranslator, StreamState};
+use crate::sse::{SseEvent, SseParser};
 use crate::tool_names::ToolNameMap;
 
-/// Passes a Responses event stream on to a Responses client.
+/// Passes a Responses event stream on to a Responses client (the Codex CLI, the SDKs).
+///
+/// Events go out byte for byte as they came, except:
+/// * `response.completed` / `response.incomplete` whose `response.output` arrives empty get
+///   it filled from the streamed items (the SDKs' final response would be empty otherwise);
+/// * tool names shortened for the upstream are restored in items and in the final output;
+/// * a stream that ends without a terminal event gets a `response.failed` event, so the
+///   client reports an error instead of waiting or taking a partial answer as whole.
+///
+/// ```
+/// use byok_translate::{ResponsesPassthrough, SseTranslator, StreamState, ToolNameMap};
+///
+/// let mut passthrough = ResponsesPassthrough::new(ToolNameMap::default());
+/// let mut out = Vec::new();
+/// let created = b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}\n\n";
+/// passthrough.feed(created, &mut out);
+/// assert_eq!(out, created); // untouched
+/// passthrough.finish(&mut out); // but the stream stopped there
+/// assert!(String::from_utf8(out).unwrap().contains("event: response.failed"));
+/// assert!(matches!(passthrough.state(), StreamState::Failed { .. }));
+/// ```
+#[derive(Debug)]
 pub struct ResponsesPassthrough {
-    tool_names: ToolNameMap,
+    parser: SseParser,
+    pass: Pass,
+}
+
+#[derive(Debug)]
+struct Pass {
+    names: ToolNameMap,
+    output: OutputAssembler,
     state: StreamState,
+    /// The response's `id`, `model`, `created_at`, for the event that reports a cut-off.
+    head: Option<Value>,
+    last_sequence: Option<u64>,
 }
 
 impl ResponsesPassthrough {
     /// A passthrough for one stream; `tool_names` restores names shortened in the request.
     pub fn new(tool_names: ToolNameMap) -> Self {
-        Self {
-            tool_names,
+        let pass = Pass {
+            names: tool_names,
+            output: OutputAssembler::default(),
             state: StreamState::Running,
+            head: None,
+            last_sequence: None,
+        };
+        Self {
+            parser: SseParser::new(),
+            pass,
         }
     }
 }
 
 impl SseTranslator for ResponsesPassthrough {
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let _ = &self.tool_names;
-        out.extend_from_slice(input);
+        let pass = &mut self.pass;
+        self.parser.feed(input, |event| pass.event(&event, out));
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
-        let _ = out;
+        let pass = &mut self.pass;
+        self.parser.end(|event| pass.event(&event, out));
+        if self.pass.state == StreamState::Running {
+            self.pass.cut_off(out);
+        }
     }
 
     fn state(&self) -> StreamState {
-        self.state.clone()
+        self.pass.state.clone()
     }
+}
+
+/// The lifecycle fields a cut-off event repeats.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    model: Value,
+    #[serde(default)]
+    created_at: Value,
+}
+
+impl Pass {
+    fn event(&mut self, event: &SseEvent<'_>, out: &mut Vec<u8>) {
+        if self.state != StreamState::Running {
+            return;
+        }
+        let Ok(parsed) = serde_json::from_slice::<RawEvent<'_>>(event.data) else {
+            out.extend_from_slice(event.raw); // not a JSON event: not ours to judge
+            return;
+        };
+        self.output.event(&parsed);
+        self.last_sequence = parsed.sequence_number.or(self.last_sequence);
+        if self.head.is_none()
+            && let Some(head) = parsed
+                .response
+                .and_then(|raw| serde_json::from_str::<Head>(raw.get()).ok())
+        {
+            self.head =
+                Some(json!({"id": head.id, "model": head.model, "created_at": head.created_at}));
+        }
+        match &*parsed.kind {
+            "response.completed" | "response.incomplete" => {
+                self.state = StreamState::Completed;
+                let empty = parsed
+                    .response
+                    .is_some_and(|raw| has_empty_output(raw.get()));
+                if empty || !self.names.is_empty() {
+                    self.rewrite(event, out, |pass, value| {
+                        if let Some(response) = value.get_mut("response") {
+                            let output = if empty || !pass.output.is_empty() {
+                                pass.output.output(&pass.names)
+                            } else {
+                                restored(response.get("output"), &pass.names)
+                            };
+                            response["output"] = output.into();
+                        }
+                    });
+                    return;
+                }
+            }
+            "response.failed" | "error" => {
+                self.state = StreamState::Failed {
+                    message: parsed.failure().0,
+                };
+            }
+            "response.output_item.added" | "response.output_item.done"
+                if !self.names.is_empty() =>
+            {
+                self.rewrite(event, out, |pass, value| {
+                    if let Some(item) = value.get_mut("item") {
+                        restore_name(item, &pass.names);
+                    }
+                });
+                return;
+            }
+            _ => {}
+        }
+        out.extend_from_slice(event.raw);
+    }
+
+    /// Re-emits an event after `change` edits its JSON.
+    fn rewrite(
+        &self,
+        event: &SseEvent<'_>,
+        out: &mut Vec<u8>,
+        change: impl FnOnce(&Self, &mut Value),
+    ) {
+        let Ok(mut value) = serde_json::from_slice::<Value>(event.data) else {
+            out.extend_from_slice(event.raw);
+            return;
+        };
+        change(self, &mut value);
+        write_event(out, event.event, &value);
+    }
+
+    fn cut_off(&mut self, out: &mut Vec<u8>) {
+        let message = "the upstream stream ended before response.completed; retry the request";
+        let mut response = self.head.clone().unwrap_or_else(|| json!({"id": null}));
+        response["object"] = "response".into();
+        response["status"] = "failed".into();
+        response["output"] = self.output.output(&self.names).into();
+        response["error"] = json!({"code": "server_error", "message": message});
+        response["incomplete_details"] = Value::Null;
+        let sequence = self.last_sequence.map_or(0, |last| last + 1);
+        let event =
+            json!({"type": "response.failed", "sequence_number": sequence, "response": response});
+        write_event(out, Some("response.failed"), &event);
+        self.state = StreamState::Failed {
+            message: message.into(),
+        };
+    }
+}
+
+fn write_event(out: &mut Vec<u8>, name: Option<&str>, value: &Value) {
+    if let Some(name) = name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    super::chunk::write_json(out, value);
+    out.extend_from_slice(b"\n\n");
+}
+
+/// Whether a `response` object's `output` is absent or `[]`.
+fn has_empty_output(response: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Output<'a> {
+        #[serde(borrow, default)]
+        output: Option<&'a serde_json::value::RawValue>,
+    }
+    serde_json::from_str::<Output<'_>>(response).is_ok_and(|o| {
+        o.output.is_none_or(|raw| {
+            raw.get()
+                .trim_start_matches('[')
+                .trim_start()
+                .starts_with(']')
+        })
+    })
+}
+
+fn restored(output: Option<&Value>, names: &ToolNameMap) -> Vec<Value> {
+    let mut items = output
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for item in &mut items {
+        restore_name(item, names);
+    }
+    items
 }

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::usage::ResponsesUsage;
 
@@ -114,5 +115,54 @@ pub(crate) fn incomplete_finish_reason(reason: Option<&str>) -> &'static str {
     match reason {
         Some("content_filter") => "content_filter",
         _ => "length",
+    }
+}
+
+/// An event whose `item` and `response` stay raw JSON, for translators that keep them whole.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(default)]
+    pub sequence_number: Option<u64>,
+    #[serde(default)]
+    pub output_index: Option<u32>,
+    #[serde(default)]
+    pub content_index: Option<u32>,
+    #[serde(default)]
+    pub summary_index: Option<u32>,
+    #[serde(default, borrow)]
+    pub delta: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub arguments: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub item: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub response: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub message: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub code: Option<Cow<'a, str>>,
+}
+
+impl RawEvent<'_> {
+    /// The upstream's message and code, for `response.failed` and `error` events.
+    pub fn failure(&self) -> (String, Option<String>) {
+        let head = self
+            .response
+            .and_then(|raw| serde_json::from_str::<ResponseHead<'_>>(raw.get()).ok());
+        let error = head.as_ref().and_then(|head| head.error.as_ref());
+        let message = error
+            .and_then(|e| e.message.as_deref())
+            .or(self.message.as_deref());
+        let code = error
+            .and_then(|e| e.code.as_deref())
+            .or(self.code.as_deref());
+        (
+            message
+                .unwrap_or("the upstream failed the response")
+                .to_owned(),
+            code.map(str::to_owned),
+        )
     }
 }
