@@ -53,9 +53,25 @@ pub fn recorded_text(name: &str) -> String {
     joined_deltas(name, "response.output_text.delta")
 }
 
-/// The reasoning summary a recorded stream carries, joined.
+/// The reasoning summary a recorded stream carries: its parts, each joined from its deltas,
+/// separated by a blank line.
 pub fn recorded_reasoning(name: &str) -> String {
-    joined_deltas(name, "response.reasoning_summary_text.delta")
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = None;
+    for event in recorded_events(name)
+        .iter()
+        .filter(|e| e["type"] == "response.reasoning_summary_text.delta")
+    {
+        let part = (event["item_id"].clone(), event["summary_index"].clone());
+        if current.as_ref() != Some(&part) {
+            parts.push(String::new());
+            current = Some(part);
+        }
+        if let (Some(last), Some(delta)) = (parts.last_mut(), event["delta"].as_str()) {
+            last.push_str(delta);
+        }
+    }
+    parts.join("\n\n")
 }
 
 fn joined_deltas(name: &str, kind: &str) -> String {

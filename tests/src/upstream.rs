@@ -49,6 +49,8 @@ pub enum Reply {
 /// One request the stand-in received.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// The request's path, e.g. `/backend-api/codex/responses`.
+    pub path: String,
     /// The request's headers.
     pub headers: HeaderMap,
     /// The request's JSON body.
@@ -89,6 +91,7 @@ impl StandIn {
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
             .route("/oauth/token", post(issuer_token))
+            .route("/v1/chat/completions", post(openai_chat))
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -142,11 +145,11 @@ async fn codex_responses(
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
-    shared
-        .received
-        .lock()
-        .expect("lock")
-        .push(Received { headers, body });
+    shared.received.lock().expect("lock").push(Received {
+        path: format!("{CODEX_PATH}/responses"),
+        headers,
+        body,
+    });
     let reply = shared.reply.lock().expect("lock").clone();
     match reply {
         Reply::Replay(name) => stream(&shared, name, usize::MAX, false),
@@ -210,6 +213,30 @@ fn stream(shared: &Arc<Shared>, name: &str, limit: usize, hang: bool) -> Respons
     }
     response
 }
+
+/// The OpenAI API's Chat Completions (API-key mode): one plain answer.
+async fn openai_chat(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::Json<Value> {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = body["model"].clone();
+    shared.received.lock().expect("lock").push(Received {
+        path: "/v1/chat/completions".into(),
+        headers,
+        body,
+    });
+    axum::Json(json!({
+        "id": "chatcmpl-openai", "object": "chat.completion", "created": 1, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": OPENAI_ANSWER}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
+    }))
+}
+
+/// What the stand-in OpenAI API answers.
+pub const OPENAI_ANSWER: &str = "an answer from the OpenAI API";
 
 /// The issuer's token endpoint: every refresh gets fresh tokens.
 async fn issuer_token(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
