@@ -9,6 +9,7 @@ mod passthrough;
 mod wire;
 
 pub use chat::ChatStreamTranslator;
+pub(crate) use chunk::write_json;
 pub use collect::ResponseCollector;
 pub use passthrough::ResponsesPassthrough;
 pub(crate) use wire::incomplete_finish_reason;
