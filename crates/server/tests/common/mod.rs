@@ -107,3 +107,13 @@ impl Server {
 pub fn chat_body(stream: bool) -> Value {
     json!({"model": "gpt-5", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
 }
+
+/// The body of an error answer, after checking it has OpenAI's four fields.
+pub async fn error_of(response: reqwest::Response) -> Value {
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_object().expect("an OpenAI error object");
+    for key in ["message", "type", "param", "code"] {
+        assert!(error.contains_key(key), "{key} missing in {body}");
+    }
+    body
+}
