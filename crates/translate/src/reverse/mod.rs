@@ -1,6 +1,8 @@
 //! The reverse direction: a Responses client served from a Chat Completions-only upstream.
 
 mod answer;
+mod chunk;
+mod item;
 mod request;
 mod stream;
 

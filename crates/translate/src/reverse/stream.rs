@@ -1,14 +1,12 @@
 //! Chat Completions chunk SSE -> Responses events.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::answer::{
-    Head, base_id, function_call_item, message_item, reasoning_item, response_object,
-};
+use super::answer::{Head, base_id, function_call_item, response_object};
+use super::chunk::{Chunk, ToolCallDelta};
+use super::item::{Kind, Open};
 use crate::sse::SseParser;
 use crate::stream::{SseTranslator, StreamState};
 use crate::usage::ChatUsage;
@@ -65,22 +63,6 @@ struct Build {
     usage: Option<ChatUsage>,
 }
 
-/// The message or reasoning item being streamed.
-#[derive(Debug)]
-struct Open {
-    kind: Kind,
-    output_index: u32,
-    id: String,
-    text: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Reasoning,
-    Text,
-    Refusal,
-}
-
 #[derive(Debug)]
 struct Call {
     chat_index: u32,
@@ -89,65 +71,6 @@ struct Call {
     name: String,
     arguments: String,
     open: bool,
-}
-
-#[derive(Deserialize)]
-struct Chunk<'a> {
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(default)]
-    created: Option<Value>,
-    #[serde(borrow, default)]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    choices: Vec<Choice<'a>>,
-    #[serde(default)]
-    usage: Option<ChatUsage>,
-    #[serde(default)]
-    error: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default)]
-    index: u32,
-    #[serde(borrow, default)]
-    delta: ChatDelta<'a>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Default, Deserialize)]
-struct ChatDelta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    refusal: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    reasoning_content: Option<Cow<'a, str>>,
-    /// What some servers (`vLLM`, `OpenRouter`) call `reasoning_content`.
-    #[serde(borrow, default)]
-    reasoning: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    tool_calls: Vec<ToolCallDelta<'a>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCallDelta<'a> {
-    #[serde(default)]
-    index: u32,
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    function: Option<FunctionDelta<'a>>,
-}
-
-#[derive(Deserialize)]
-struct FunctionDelta<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    arguments: Option<Cow<'a, str>>,
 }
 
 impl ResponsesStreamBuilder {
@@ -304,121 +227,35 @@ impl Build {
         }
         if self.open.as_ref().is_none_or(|open| open.kind != kind) {
             self.close_all(out);
-            self.open_item(out, kind);
+            let output_index = self.next_index;
+            self.next_index += 1;
+            let open = Open::new(kind, self.base(), output_index);
+            self.emit_all(out, open.added());
+            self.open = Some(open);
         }
-        let Some(open) = self.open.as_mut() else {
-            return;
-        };
-        open.text.push_str(text);
-        let (id, output_index) = (open.id.clone(), open.output_index);
-        let (event, mut body) = match kind {
-            Kind::Reasoning => (
-                "response.reasoning_summary_text.delta",
-                json!({"summary_index": 0}),
-            ),
-            Kind::Text => (
-                "response.output_text.delta",
-                json!({"content_index": 0, "logprobs": []}),
-            ),
-            Kind::Refusal => ("response.refusal.delta", json!({"content_index": 0})),
-        };
-        body["item_id"] = id.into();
-        body["output_index"] = output_index.into();
-        body["delta"] = text.into();
-        self.emit(out, event, body);
+        if let Some(open) = self.open.as_mut() {
+            let event = open.delta(text);
+            self.emit_all(out, [event]);
+        }
     }
 
-    fn open_item(&mut self, out: &mut Vec<u8>, kind: Kind) {
-        let output_index = self.next_index;
-        self.next_index += 1;
-        let prefix = if kind == Kind::Reasoning { "rs" } else { "msg" };
-        let id = format!("{prefix}_{}_{output_index}", self.base());
-        let (item, part_event, part) = match kind {
-            Kind::Reasoning => (
-                json!({"type": "reasoning", "id": id, "summary": []}),
-                "response.reasoning_summary_part.added",
-                json!({"item_id": id, "output_index": output_index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}),
-            ),
-            Kind::Text | Kind::Refusal => (
-                json!({"type": "message", "id": id, "status": "in_progress", "role": "assistant", "content": []}),
-                "response.content_part.added",
-                json!({"item_id": id, "output_index": output_index, "content_index": 0, "part": empty_part(kind)}),
-            ),
-        };
-        self.emit(
-            out,
-            "response.output_item.added",
-            json!({"output_index": output_index, "item": item}),
-        );
-        self.emit(out, part_event, part);
-        self.open = Some(Open {
-            kind,
-            output_index,
-            id,
-            text: String::new(),
-        });
+    fn emit_all(
+        &mut self,
+        out: &mut Vec<u8>,
+        events: impl IntoIterator<Item = (&'static str, Value)>,
+    ) {
+        for (kind, body) in events {
+            self.emit(out, kind, body);
+        }
     }
 
     fn close_open(&mut self, out: &mut Vec<u8>) {
-        let Some(Open {
-            kind,
-            output_index,
-            id,
-            text,
-        }) = self.open.take()
-        else {
-            return;
-        };
-        let at = json!({"item_id": id, "output_index": output_index});
-        let with = |mut value: Value, extra: Value| {
-            if let (Value::Object(value), Value::Object(extra)) = (&mut value, extra) {
-                value.extend(extra);
-            }
-            value
-        };
-        let item = match kind {
-            Kind::Reasoning => {
-                let part = json!({"type": "summary_text", "text": text});
-                self.emit(
-                    out,
-                    "response.reasoning_summary_text.done",
-                    with(at.clone(), json!({"summary_index": 0, "text": text})),
-                );
-                self.emit(
-                    out,
-                    "response.reasoning_summary_part.done",
-                    with(at, json!({"summary_index": 0, "part": part})),
-                );
-                reasoning_item(&id, &text)
-            }
-            Kind::Text | Kind::Refusal => {
-                let part = if kind == Kind::Text {
-                    self.emit(
-                        out,
-                        "response.output_text.done",
-                        with(
-                            at.clone(),
-                            json!({"content_index": 0, "text": text, "logprobs": []}),
-                        ),
-                    );
-                    json!({"type": "output_text", "text": text, "annotations": []})
-                } else {
-                    self.emit(
-                        out,
-                        "response.refusal.done",
-                        with(at.clone(), json!({"content_index": 0, "refusal": text})),
-                    );
-                    json!({"type": "refusal", "refusal": text})
-                };
-                self.emit(
-                    out,
-                    "response.content_part.done",
-                    with(at, json!({"content_index": 0, "part": part})),
-                );
-                message_item(&id, vec![part])
-            }
-        };
-        self.finish_item(out, output_index, item);
+        if let Some(open) = self.open.take() {
+            let output_index = open.output_index;
+            let (events, item) = open.done();
+            self.emit_all(out, events);
+            self.finish_item(out, output_index, item);
+        }
     }
 
     fn finish_item(&mut self, out: &mut Vec<u8>, output_index: u32, item: Value) {
@@ -542,13 +379,5 @@ impl Build {
         self.state = StreamState::Failed {
             message: message.to_owned(),
         };
-    }
-}
-
-fn empty_part(kind: Kind) -> Value {
-    if kind == Kind::Refusal {
-        json!({"type": "refusal", "refusal": ""})
-    } else {
-        json!({"type": "output_text", "text": "", "annotations": []})
     }
 }
