@@ -105,7 +105,11 @@ async fn save_ratelimits_every(settings: Settings, store: Arc<RateLimitStore>) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &store) {
+        let (home, store) = (settings.home.clone(), Arc::clone(&store));
+        // File I/O off the async workers.
+        let saved =
+            tokio::task::spawn_blocking(move || RateLimitFile::merge_and_save(&home, &store));
+        if let Ok(Err(e)) = saved.await {
             tracing::warn!(error = %e, "could not save the rate-limit figures");
         }
     }
