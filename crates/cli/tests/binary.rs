@@ -198,10 +198,30 @@ async fn import_status_and_logout_manage_the_accounts() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    // What `byok serve` saved of the last answer's rate-limit headers.
+    let limits = byok_types::RateLimitStore::default();
+    limits.record(
+        byok_types::ProviderId::Codex,
+        "me@example.com",
+        [
+            ("x-codex-primary-used-percent", "42"),
+            ("x-codex-primary-window-minutes", "300"),
+        ],
+    );
+    byok::ratelimits::RateLimitFile::merge_and_save(&dirs.path().join("byok"), &limits).unwrap();
+
     let (ok, out, _) = run(byok(&dirs).arg("status")).await;
     assert!(ok);
     assert!(
         out.contains("* me@example.com, plan plus, token expires in"),
+        "{out}"
+    );
+    let limits_line = out
+        .lines()
+        .find(|l| l.contains("codex me@example.com"))
+        .unwrap_or_else(|| panic!("no rate-limit line:\n{out}"));
+    assert!(
+        limits_line.ends_with(": 5 h 0 min window 42% used"),
         "{out}"
     );
     assert!(out.contains("ChatGPT sign-in as me@example.com"), "{out}");
