@@ -128,6 +128,7 @@ async fn no_credentials_gets_401_telling_how_to_sign_in() {
             .to_owned();
         assert!(message.contains("byok login"), "{message}");
         assert!(message.contains("byok import-codex-cli"), "{message}");
+        assert!(message.contains("OPENAI_API_KEY"), "{message}");
     }
     assert!(standin.received().is_empty());
     byok.stop().await.unwrap();
