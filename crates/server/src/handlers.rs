@@ -19,7 +19,7 @@ pub(crate) async fn chat_completions(
     Extension(log): Extension<RequestLog>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = ChatRequest::from_slice(&read_body(body)?)?;
+    let request = ChatRequest::from_slice(&read_body(body, &state)?)?;
     log.set_model(&request.model);
     let answer = state.until_cut(state.executor.chat(request)).await?;
     Ok(relay(&state, answer, log))
@@ -31,7 +31,7 @@ pub(crate) async fn responses(
     Extension(log): Extension<RequestLog>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body: Value = serde_json::from_slice(&read_body(body)?).map_err(|e| {
+    let body: Value = serde_json::from_slice(&read_body(body, &state)?).map_err(|e| {
         ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
     })?;
     if !body.is_object() {
@@ -39,23 +39,14 @@ pub(crate) async fn responses(
             ByokError::invalid_request("the request body must be a JSON object", None).into(),
         );
     }
-    match body.get("model") {
-        Some(Value::String(model)) if !model.trim().is_empty() => log.set_model(model),
-        Some(_) => {
-            return Err(ByokError::invalid_request(
-                "`model` must be a non-empty string",
-                Some("model"),
-            )
-            .into());
-        }
-        None => {
-            return Err(ByokError::invalid_request(
-                "you must provide a model parameter",
-                Some("model"),
-            )
-            .into());
-        }
-    }
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| {
+            ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
+        })?;
+    log.set_model(model);
     let answer = state.until_cut(state.executor.responses(body)).await?;
     Ok(relay(&state, answer, log))
 }
@@ -120,14 +111,14 @@ fn model_object(state: &AppState, id: &str) -> Value {
     json!({ "id": id, "object": "model", "created": state.started_at, "owned_by": "openai" })
 }
 
-fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ByokError> {
+fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<Bytes, ByokError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ByokError::PayloadTooLarge(
-                "the request body is larger than this server accepts; send a smaller request \
-                 (or raise the server's body limit)"
-                    .into(),
-            )
+            ByokError::PayloadTooLarge(format!(
+                "the request body is larger than the {} bytes this server accepts; send a \
+                 smaller request, or raise the server's body limit",
+                state.config.body_limit
+            ))
         } else {
             ByokError::invalid_request(format!("cannot read the request body: {rejection}"), None)
         }
