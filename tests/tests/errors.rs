@@ -244,3 +244,23 @@ async fn listening_beyond_loopback_without_a_client_key_is_refused() {
     settings.client_key = Some(Secret::new("k"));
     assert!(byok::serve::bind(&settings).await.is_ok());
 }
+
+#[tokio::test]
+async fn an_upstream_server_error_is_retried_then_passed_on() {
+    let standin = StandIn::start(Reply::Status(500)).await;
+    let byok = Byok::signed_in(&standin).await;
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat(true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let error = error_of(response).await;
+    assert_eq!(error["message"], "the stand-in fails on purpose");
+    assert!(
+        standin.received().len() > 1,
+        "a 500 before any byte is retried"
+    );
+    byok.stop().await.unwrap();
+}
