@@ -157,6 +157,11 @@ async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
     let err = executor.chat(chat(false)).await.unwrap_err();
 
     assert_eq!(err.status(), 502, "{err:?}");
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "not retried once the answer began"
+    );
 }
 
 #[tokio::test]

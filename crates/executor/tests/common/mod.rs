@@ -176,9 +176,13 @@ fn respond(reply: Reply) -> Response {
         }
         Reply::Cut(name, n) => {
             let head = fixture(name).into_bytes()[..n].to_vec();
-            let parts: Vec<Result<Vec<u8>, std::io::Error>> =
-                vec![Ok(head), Err(std::io::Error::other("cut"))];
-            sse(name, Body::from_stream(futures::stream::iter(parts)))
+            // The pause lets the head reach the client before the connection breaks.
+            let cut = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::other("cut"))
+            });
+            let stream = futures::stream::iter([Ok(head)]).chain(cut);
+            sse(name, Body::from_stream(stream))
         }
         Reply::Truncated(name) => {
             let text = fixture(name);
