@@ -161,3 +161,35 @@ async fn serve_keeps_the_rate_limit_figures_for_status() {
         .expect("recorded header");
     assert_eq!(entry.snapshot.headers.get(name), Some(value));
 }
+
+#[tokio::test]
+async fn a_silent_upstream_gets_keep_alive_comments() {
+    let standin = StandIn::start(Reply::HangAfter("text", 3)).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.keep_alive = Duration::from_millis(50);
+    let byok = Byok::start(home, settings).await;
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/chat/completions"))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while let Some(chunk) = body.next().await {
+        seen += &String::from_utf8_lossy(&chunk.unwrap());
+        if seen.contains(": keep-alive\n\n") {
+            break;
+        }
+    }
+    assert!(seen.contains(": keep-alive\n\n"), "{seen}");
+    // The events before the silence came through first, as events.
+    let first = sse::json_events(&seen);
+    assert_eq!(
+        first[0]["choices"][0]["delta"]["role"], "assistant",
+        "{seen}"
+    );
+    drop(body);
+    byok.stop().await.unwrap();
+}
