@@ -17,7 +17,8 @@ use crate::{CliError, Credentials, Settings};
 /// Binds the address of `settings`, refusing one beyond loopback when no client key is set.
 pub async fn bind(settings: &Settings) -> Result<TcpListener, CliError> {
     let wanted = format!("{}:{}", settings.host, settings.port);
-    let addr: SocketAddr = tokio::net::lookup_host(&wanted)
+    // A (host, port) pair takes IPv6 literals (`::1`) as well as names and IPv4.
+    let addr: SocketAddr = tokio::net::lookup_host((settings.host.as_str(), settings.port))
         .await
         .ok()
         .and_then(|mut addrs| addrs.next())
