@@ -2,6 +2,7 @@
 //! `byok serve` and shown by `byok status`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use byok_types::{ProviderId, RateLimitSnapshot, RateLimitStore};
 use serde::{Deserialize, Serialize};
@@ -76,7 +77,11 @@ impl RateLimitFile {
         };
         std::fs::create_dir_all(home).map_err(io)?;
         let text = serde_json::to_vec_pretty(&file).map_err(|e| io(e.into()))?;
-        let tmp = home.join(format!(".{RATELIMITS_FILE}.tmp"));
+        // A name of its own per write: two saves (the periodic one, the one at shutdown) may
+        // overlap, and each must rename a whole file.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp = home.join(format!(".{RATELIMITS_FILE}.{}.{n}.tmp", std::process::id()));
         std::fs::write(&tmp, text).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)
     }
