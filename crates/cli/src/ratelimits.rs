@@ -12,6 +12,10 @@ use crate::CliError;
 /// The file name inside `BYOK_HOME`.
 pub const RATELIMITS_FILE: &str = "ratelimits.json";
 
+/// Numbers the temp files of writes: two saves (the periodic one, the one at shutdown) may
+/// overlap, and each must rename a whole file of its own.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
 /// The last rate-limit headers of one account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountLimits {
@@ -77,9 +81,6 @@ impl RateLimitFile {
         };
         std::fs::create_dir_all(home).map_err(io)?;
         let text = serde_json::to_vec_pretty(&file).map_err(|e| io(e.into()))?;
-        // A name of its own per write: two saves (the periodic one, the one at shutdown) may
-        // overlap, and each must rename a whole file.
-        static WRITES: AtomicU64 = AtomicU64::new(0);
         let n = WRITES.fetch_add(1, Ordering::Relaxed);
         let tmp = home.join(format!(".{RATELIMITS_FILE}.{}.{n}.tmp", std::process::id()));
         std::fs::write(&tmp, text).map_err(io)?;
