@@ -11,32 +11,6 @@ fn chat() -> Value {
 }
 
 #[tokio::test]
-async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
-    let standin = StandIn::start(Reply::HangAfter("text", 8)).await;
-    let byok = Byok::signed_in(&standin).await;
-    let mut ended = standin.bodies_ended();
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let first = body.next().await.expect("a first chunk").unwrap();
-    assert!(first.starts_with(b"data: "), "{first:?}");
-    assert_eq!(*ended.borrow(), 0, "the upstream stream is still open");
-
-    drop(body);
-    // The spec's bound: the stand-in sees its connection closed within 1 s of the hang-up.
-    tokio::time::timeout(Duration::from_secs(1), ended.wait_for(|n| *n == 1))
-        .await
-        .expect("the upstream connection closed within 1 s")
-        .unwrap();
-    byok.stop().await.unwrap();
-}
-
-#[tokio::test]
 async fn two_hundred_concurrent_streams_all_succeed() {
     let standin = StandIn::start(Reply::Replay("text")).await;
     let byok = Byok::signed_in(&standin).await;
