@@ -35,3 +35,27 @@ async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
         .unwrap();
     byok.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_responses_client_hanging_up_closes_the_upstream_connection_within_a_second() {
+    let standin = StandIn::start(Reply::HangAfter("tools", 5)).await;
+    let byok = Byok::signed_in(&standin).await;
+    let mut ended = standin.bodies_ended();
+    let response = reqwest::Client::new()
+        .post(byok.at("/v1/responses"))
+        .json(&json!({"model": "gpt-5", "stream": true, "input": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    body.next().await.expect("a first chunk").unwrap();
+    assert_eq!(*ended.borrow(), 0, "the upstream stream is still open");
+
+    drop(body);
+    tokio::time::timeout(Duration::from_secs(1), ended.wait_for(|n| *n == 1))
+        .await
+        .expect("the upstream connection closed within 1 s")
+        .unwrap();
+    byok.stop().await.unwrap();
+}
