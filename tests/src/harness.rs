@@ -66,6 +66,13 @@ impl Byok {
     /// token expires `expires_in` seconds from now.
     pub async fn home_signed_in(expires_in: i64) -> TempDir {
         let home = tempfile::tempdir().expect("temp dir");
+        Self::sign_in(home.path(), expires_in).await;
+        home
+    }
+
+    /// Saves the account `me@example.com` in the byok home `dir`, as `byok login` does, with
+    /// an access token expiring `expires_in` seconds from now.
+    pub async fn sign_in(dir: &std::path::Path, expires_in: i64) {
         let jwt = fake_jwt("me@example.com", "acc-e2e", expires_in);
         let account = Account {
             name: "me@example.com".into(),
@@ -78,11 +85,10 @@ impl Byok {
                 last_refresh: Some(unix_now()),
             },
         };
-        FileTokenStore::new(home.path())
+        FileTokenStore::new(dir)
             .save(&account)
             .await
             .expect("save the account");
-        home
     }
 
     /// byok signed in to ChatGPT, in front of `standin`, with default settings.

@@ -58,3 +58,29 @@ async fn the_codex_cli_sign_in_is_used_in_place_when_byok_has_none() {
     assert_eq!(received[0].headers["chatgpt-account-id"], "acc-codex-cli");
     byok.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_sign_in_after_start_up_is_used_without_a_restart() {
+    let standin = StandIn::start(Reply::Replay("text-empty-output")).await;
+    let home = tempfile::tempdir().unwrap();
+    let settings = Byok::settings(&home, &standin);
+    let byok = Byok::start(home, settings).await;
+    let request = json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]});
+    let client = reqwest::Client::new();
+    let before = client
+        .post(byok.at("/v1/chat/completions"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.status(), 401);
+
+    // What `byok login` does in another terminal.
+    Byok::sign_in(byok.home.path(), 3600).await;
+    let answer = ask(&byok).await;
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        fixtures::recorded_text("text")
+    );
+    byok.stop().await.unwrap();
+}
