@@ -136,6 +136,7 @@ impl CodexExecutor {
         };
         let session = uuid::Uuid::new_v4().to_string();
         let mut last_limit = None;
+        let mut last_refused = None;
         for account in order {
             match self.codex_post_as(&account, &session, &bytes).await {
                 Err(err @ ByokError::UsageLimit { .. }) => {
@@ -144,9 +145,17 @@ impl CodexExecutor {
                     self.pool.rest(&account, until);
                     last_limit = Some(err);
                 }
+                // This account's sign-in does not work (even refreshed): another one may.
+                Err(err) if err.status() == 401 => {
+                    tracing::warn!(account, error = %err, "the account's credentials were refused");
+                    last_refused = Some(err);
+                }
                 Err(err) => return Err(model_error(err, model)),
                 Ok(response) => return Ok(response),
             }
+        }
+        if let Some(err) = last_refused.filter(|_| last_limit.is_none()) {
+            return Err(err);
         }
         let now = unix_now();
         let earliest = self.pool.earliest_reset(now).unwrap_or(now);

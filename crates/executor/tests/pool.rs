@@ -133,3 +133,25 @@ async fn when_every_account_rests_the_earliest_reset_is_reported() {
     assert_eq!(err.to_openai_json()["error"]["type"], "usage_limit_reached");
     assert_eq!(account_ids(&upstream), ["acc-alice", "acc-bob"]);
 }
+
+#[tokio::test]
+async fn an_account_whose_token_is_refused_even_refreshed_hands_over_to_the_next() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["alice", "bob"], &issuer).await;
+    let refused = r#"{"detail":"Unauthorized"}"#;
+    let upstream = StandIn::start(vec![
+        Reply::Status(401, refused.into()),
+        Reply::Status(401, refused.into()),
+    ])
+    .await;
+    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+
+    let sse = stream_text(executor.chat(chat()).await.unwrap()).await;
+
+    assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
+    assert_eq!(
+        account_ids(&upstream),
+        ["acc-alice", "acc-alice", "acc-bob"]
+    );
+    assert_eq!(issuer.refreshes(), 1, "alice's token was refreshed once");
+}
