@@ -66,6 +66,9 @@ struct Scan {
     line_start: usize,
     /// The last line ended in CR: a LF right after it is part of that line ending.
     skip_lf: bool,
+    /// How far the unfinished line is known to hold no line ending, so that a long line
+    /// arriving in many pieces is searched once, not once per piece.
+    searched: usize,
     name: Option<(usize, usize)>,
     data: Data,
 }
@@ -140,6 +143,7 @@ impl Scan {
     fn shift(&mut self, by: usize) {
         self.event_start -= by;
         self.line_start -= by;
+        self.searched = self.searched.saturating_sub(by);
         if let Some((start, end)) = &mut self.name {
             *start -= by;
             *end -= by;
@@ -160,8 +164,13 @@ impl Scan {
                 }
             }
             let start = self.line_start;
-            let len = memchr::memchr2(b'\n', b'\r', bytes.get(start..)?)?;
-            let end = start + len;
+            let from = start.max(self.searched);
+            let Some(found) = memchr::memchr2(b'\n', b'\r', bytes.get(from..)?) else {
+                self.searched = bytes.len();
+                return None;
+            };
+            let end = from + found;
+            let len = end - start;
             self.skip_lf = bytes[end] == b'\r';
             self.line_start = end + 1;
             if len > 0 {

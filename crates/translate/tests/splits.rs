@@ -1,0 +1,210 @@
+//! However the upstream's bytes are split, every translator writes the same output.
+
+mod common;
+
+use byok_translate::{
+    ChatOptions, ChatStreamTranslator, ReasoningMode, ResponseCollector, ResponsesPassthrough,
+    ResponsesStreamBuilder, SseTranslator, ToolNameMap,
+};
+use common::{FIXTURES, fixture, run, short_instructions, with_usage};
+use proptest::prelude::*;
+
+/// Feeds `stream` in two pieces, split at `at`.
+fn split_at(translator: &mut dyn SseTranslator, stream: &[u8], at: usize) -> Vec<u8> {
+    run(translator, [&stream[..at], &stream[at..]]).0
+}
+
+fn chat() -> ChatStreamTranslator {
+    ChatStreamTranslator::new(with_usage())
+}
+
+/// Asserts that feeding `stream` in two pieces, split at each of `points`, gives the output
+/// of feeding it whole.
+fn assert_split_invariant(name: &str, stream: &[u8], points: impl IntoIterator<Item = usize>) {
+    let whole = run(&mut chat(), [stream]).0;
+    let view = common::chat_view(&whole);
+    assert!(
+        view.done_last && view.errors.is_empty() && view.finish_reasons.len() == 1,
+        "{name}: translates"
+    );
+    for at in points {
+        let split = split_at(&mut chat(), stream, at);
+        assert!(
+            split == whole,
+            "{name}: split at byte {at} changed the output"
+        );
+    }
+}
+
+/// Where splitting can matter: around every line ending (the parser's state changes there:
+/// line ends, CRLF pairs, blank lines, field names) and a stride through the lines' insides,
+/// thinned evenly to at most `budget` points so the test stays fast in a debug build.
+fn split_points(stream: &[u8], budget: usize) -> Vec<usize> {
+    let mut points: Vec<usize> = (0..=stream.len()).step_by(97).collect();
+    for (at, _) in stream
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+    {
+        points.extend(at.saturating_sub(1)..=(at + 8).min(stream.len()));
+    }
+    points.push(stream.len());
+    points.sort_unstable();
+    points.dedup();
+    let keep_every = points.len().div_ceil(budget).max(1);
+    points.into_iter().step_by(keep_every).collect()
+}
+
+/// Every split point of a recording (its instructions shortened, so that replaying it once
+/// per byte stays fast).
+#[test]
+fn the_text_stream_can_be_split_at_every_byte() {
+    let stream = short_instructions(&fixture("text"));
+    assert!(stream.len() < 10_000, "the instructions were cut");
+    assert_split_invariant("text", &stream, 0..=stream.len());
+}
+
+#[test]
+fn the_other_streams_can_be_split_around_every_line() {
+    for name in FIXTURES.into_iter().filter(|name| *name != "reasoning") {
+        let stream = short_instructions(&fixture(name));
+        assert_split_invariant(name, &stream, split_points(&stream, 1500));
+    }
+}
+
+#[test]
+fn the_long_reasoning_stream_can_be_split_around_its_lines() {
+    let stream = short_instructions(&fixture("reasoning"));
+    assert_split_invariant("reasoning", &stream, split_points(&stream, 800));
+}
+
+#[test]
+fn the_recordings_as_recorded_can_be_split_too() {
+    for name in FIXTURES {
+        let stream = fixture(name);
+        assert_split_invariant(name, &stream, (0..=stream.len()).step_by(499));
+    }
+}
+
+#[test]
+fn byte_by_byte_feeding_changes_nothing() {
+    for name in ["text", "tools"] {
+        let stream = fixture(name);
+        let think = ChatOptions {
+            reasoning: ReasoningMode::ThinkTags,
+            ..with_usage()
+        };
+        let whole = run(&mut ChatStreamTranslator::new(think.clone()), [&stream[..]]).0;
+        let bytes = run(&mut ChatStreamTranslator::new(think), stream.chunks(1)).0;
+        assert!(bytes == whole, "{name}");
+    }
+}
+
+#[test]
+fn crlf_line_endings_translate_like_lf() {
+    let stream = fixture("tools");
+    let crlf: Vec<u8> = String::from_utf8(stream.clone())
+        .unwrap()
+        .replace('\n', "\r\n")
+        .into_bytes();
+    let cr: Vec<u8> = String::from_utf8(stream.clone())
+        .unwrap()
+        .replace('\n', "\r")
+        .into_bytes();
+    let lf = run(&mut chat(), [&stream[..]]).0;
+    assert!(run(&mut chat(), crlf.chunks(997)).0 == lf);
+    assert!(run(&mut chat(), cr.chunks(997)).0 == lf);
+}
+
+#[test]
+fn the_other_translators_do_not_depend_on_splits_either() {
+    for name in FIXTURES {
+        let stream = short_instructions(&fixture(name));
+        let passthrough = || ResponsesPassthrough::new(ToolNameMap::default());
+        let whole = run(&mut passthrough(), [&stream[..]]).0;
+        if !name.ends_with("-empty-output") {
+            assert!(whole == stream, "{name}: passed through untouched");
+        }
+        let collected = collect([&stream[..]]);
+        // The Chat chunks of the recording, as a Chat upstream would send them.
+        let chat_stream = run(&mut chat(), [&stream[..]]).0;
+        let built = run(&mut ResponsesStreamBuilder::new("m"), [&chat_stream[..]]).0;
+        for at in split_points(&stream, 200) {
+            assert!(
+                split_at(&mut passthrough(), &stream, at) == whole,
+                "{name}: passthrough split at {at}"
+            );
+            assert_eq!(
+                collect([&stream[..at], &stream[at..]]),
+                collected,
+                "{name}: collector split at {at}"
+            );
+        }
+        for at in split_points(&chat_stream, 200) {
+            let split = split_at(&mut ResponsesStreamBuilder::new("m"), &chat_stream, at);
+            assert!(split == built, "{name}: reverse builder split at {at}");
+        }
+    }
+}
+
+fn collect<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> serde_json::Value {
+    let mut collector = ResponseCollector::new();
+    for piece in pieces {
+        collector.feed(piece);
+    }
+    collector.finish().expect("the recording completes")
+}
+
+/// Cuts `stream` at the given points (taken modulo its length), sorted.
+fn pieces<'a>(stream: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut % (stream.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        pieces.push(&stream[start..cut]);
+        start = cut;
+    }
+    pieces.push(&stream[start..]);
+    pieces
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_splits_never_change_the_chat_chunks(fixture_at in 0..FIXTURES.len(), cuts in prop::collection::vec(any::<usize>(), 0..40)) {
+        let stream = fixture(FIXTURES[fixture_at]);
+        let whole = run(&mut chat(), [&stream[..]]).0;
+        let split = run(&mut chat(), pieces(&stream, &cuts)).0;
+        prop_assert!(split == whole);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000), cuts in prop::collection::vec(any::<usize>(), 0..8)) {
+        let chunks = pieces(&bytes, &cuts);
+        run(&mut chat(), chunks.clone());
+        run(&mut ResponsesPassthrough::new(ToolNameMap::default()), chunks.clone());
+        run(&mut ResponsesStreamBuilder::new("m"), chunks.clone());
+        let mut collector = ResponseCollector::new();
+        for chunk in chunks {
+            collector.feed(chunk);
+        }
+        let _ = collector.finish();
+    }
+
+    #[test]
+    fn damaged_recordings_never_panic(fixture_at in 0..FIXTURES.len(), flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..20)) {
+        let mut stream = fixture(FIXTURES[fixture_at]);
+        let len = stream.len();
+        for (at, byte) in flips {
+            stream[at % len] = byte;
+        }
+        let (out, _) = run(&mut chat(), [&stream[..]]);
+        // Whatever came in, what goes out is SSE a Chat client can read.
+        for payload in common::events(&out) {
+            prop_assert!(payload.is_object() || payload == "[DONE]");
+        }
+        run(&mut ResponsesPassthrough::new(ToolNameMap::default()), [&stream[..]]);
+    }
+}
