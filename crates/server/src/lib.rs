@@ -86,6 +86,17 @@ impl std::fmt::Debug for AppState {
 /// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
 /// `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
 /// needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
+///
+/// [`serve`] adds the loopback check and graceful shutdown; with `router` you run it your way:
+///
+/// ```no_run
+/// # async fn demo(executor: std::sync::Arc<dyn byok_types::ProviderExecutor>) -> std::io::Result<()> {
+/// use byok_server::{AppState, ServerConfig, router};
+/// let app = router(AppState::new(executor, ServerConfig::default()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8018").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new();
     for prefix in ["/v1", ""] {
