@@ -110,26 +110,42 @@ struct UsageSniffer {
 }
 
 impl UsageSniffer {
+    /// Looks at every line the chunk completes. Lines wholly inside the chunk are read in
+    /// place; only a line split across chunks is copied.
     fn feed(&mut self, chunk: &[u8]) -> Option<TokenUsage> {
         let mut found = None;
-        for piece in chunk.split_inclusive(|b| *b == b'\n') {
-            if !self.overlong {
-                if self.line.len() + piece.len() > MAX_SNIFFED_LINE {
-                    self.overlong = true;
-                    self.line.clear();
-                } else {
-                    self.line.extend_from_slice(piece);
-                }
-            }
-            if piece.ends_with(b"\n") {
-                if !self.overlong {
-                    found = usage_in_line(&self.line).or(found);
-                }
+        let mut rest = chunk;
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(end + 1);
+            rest = tail;
+            let usage = if self.line.is_empty() && !self.overlong {
+                usage_in_line(line)
+            } else {
+                self.keep(line);
+                let usage = (!self.overlong)
+                    .then(|| usage_in_line(&self.line))
+                    .flatten();
                 self.line.clear();
                 self.overlong = false;
-            }
+                usage
+            };
+            found = usage.or(found);
         }
+        self.keep(rest);
         found
+    }
+
+    /// Keeps part of an unfinished line, unless the line is too long to bother with.
+    fn keep(&mut self, part: &[u8]) {
+        if self.overlong {
+            return;
+        }
+        if self.line.len() + part.len() > MAX_SNIFFED_LINE {
+            self.overlong = true;
+            self.line.clear();
+        } else {
+            self.line.extend_from_slice(part);
+        }
     }
 }
 
@@ -144,6 +160,23 @@ fn usage_in_line(line: &[u8]) -> Option<TokenUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skips_an_overlong_line_and_reads_the_next() {
+        let mut sniffer = UsageSniffer::default();
+        let long = vec![b'x'; MAX_SNIFFED_LINE];
+        assert_eq!(sniffer.feed(b"data: {\"usage\":"), None);
+        assert_eq!(sniffer.feed(&long), None);
+        assert_eq!(sniffer.feed(b"}\n\n"), None);
+        let usage = b"data: {\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}\n";
+        assert_eq!(
+            sniffer.feed(usage),
+            Some(TokenUsage {
+                prompt: 1,
+                completion: 2
+            })
+        );
+    }
 
     #[test]
     fn finds_usage_split_across_chunks() {
