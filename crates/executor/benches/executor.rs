@@ -114,25 +114,28 @@ fn bench(c: &mut Criterion) {
     summary(&s);
 }
 
-/// One line a human can read: the executor's own cost, floor subtracted.
+/// One line a human can read: the executor's own cost, floor subtracted. The two paths run
+/// interleaved and the medians are compared, so a busy machine skews both alike.
 fn summary(s: &Setup) {
-    const ROUNDS: u32 = 200;
-    let time = |f: &dyn Fn()| {
+    const ROUNDS: usize = 301;
+    let mut floor = Vec::with_capacity(ROUNDS);
+    let mut full = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
         let start = Instant::now();
-        for _ in 0..ROUNDS {
-            f();
-        }
-        start.elapsed() / ROUNDS
-    };
-    let floor = time(&|| {
         s.runtime.block_on(straight(&s.direct, &s.upstream_url));
-    });
-    let full = time(&|| {
+        floor.push(start.elapsed());
+        let start = Instant::now();
         s.runtime.block_on(through_executor(&s.executor));
-    });
+        full.push(start.elapsed());
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (floor, full) = (median(&mut floor), median(&mut full));
     let added = full.saturating_sub(floor);
     println!(
-        "executor summary ({FIXTURE}.sse, {} events): straight {floor:?}, through executor {full:?}, added {added:?} per request, {:?} per event",
+        "executor summary ({FIXTURE}.sse, {} events, medians): straight {floor:?}, through executor {full:?}; the executor adds {added:?} per request, {:?} per event",
         s.events,
         added / u32::try_from(s.events).unwrap_or(1),
     );
