@@ -252,7 +252,11 @@ mod tests {
             for key in ["message", "type", "param", "code"] {
                 assert!(obj.contains_key(key), "{key} missing in {json}");
             }
-            assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(
+                json["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty())
+            );
         }
     }
 

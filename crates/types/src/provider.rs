@@ -36,7 +36,9 @@ impl std::str::FromStr for ProviderId {
         match s {
             "openai" => Ok(Self::OpenAi),
             "codex" => Ok(Self::Codex),
-            other => Err(format!("unknown provider `{other}`: expected `openai` or `codex`")),
+            other => Err(format!(
+                "unknown provider `{other}`: expected `openai` or `codex`"
+            )),
         }
     }
 }

@@ -37,10 +37,7 @@ impl ChatRequest {
     /// Parses a request body, with a 400 error that names the field at fault.
     pub fn from_slice(body: &[u8]) -> Result<Self, ByokError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ByokError::invalid_request(
-                format!("the request body is not valid JSON: {e}"),
-                None,
-            )
+            ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
         })?;
         Self::from_value(value)
     }
@@ -141,7 +138,10 @@ mod tests {
         let cases: [(&[u8], Option<&str>); 6] = [
             (b"{not json", None),
             (b"[1,2]", None),
-            (br#"{"messages":[{"role":"user","content":"x"}]}"#, Some("model")),
+            (
+                br#"{"messages":[{"role":"user","content":"x"}]}"#,
+                Some("model"),
+            ),
             (br#"{"model":"gpt-5"}"#, Some("messages")),
             (br#"{"model":"gpt-5","messages":"hi"}"#, Some("messages")),
             (
