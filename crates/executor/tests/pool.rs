@@ -155,3 +155,27 @@ async fn an_account_whose_token_is_refused_even_refreshed_hands_over_to_the_next
     );
     assert_eq!(issuer.refreshes(), 1, "alice's token was refreshed once");
 }
+
+#[tokio::test]
+async fn concurrent_requests_share_the_accounts_evenly() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["alice", "bob"], &issuer).await;
+    let upstream = StandIn::start(Vec::new()).await;
+    let executor = Arc::new(oauth_executor(&upstream, &accounts.auth, &Arc::default()));
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let executor = executor.clone();
+            tokio::spawn(async move { stream_text(executor.chat(chat()).await.unwrap()).await })
+        })
+        .collect();
+    for task in tasks {
+        let sse = task.await.unwrap();
+        assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
+    }
+
+    let ids = account_ids(&upstream);
+    assert_eq!(ids.iter().filter(|id| *id == "acc-alice").count(), 10);
+    assert_eq!(ids.iter().filter(|id| *id == "acc-bob").count(), 10);
+    assert_eq!(issuer.refreshes(), 0);
+}

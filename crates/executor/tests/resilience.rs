@@ -210,6 +210,26 @@ async fn a_stream_that_goes_quiet_ends_with_a_timeout_event() {
 }
 
 #[tokio::test]
+async fn an_answer_that_never_starts_is_a_timeout_and_not_retried() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["work"], &issuer).await;
+    let upstream = StandIn::start(vec![Reply::SlowHead(Duration::from_secs(30))]).await;
+    let executor = CodexExecutor::builder()
+        .http(ProviderHttp::new().unwrap())
+        .auth(accounts.auth.clone())
+        .base_url(upstream.url.clone())
+        .retry(fast_retries())
+        .idle_timeout(Duration::from_millis(300))
+        .build();
+
+    let err = executor.chat(chat(true)).await.unwrap_err();
+
+    assert!(matches!(err, ByokError::Timeout(_)), "{err:?}");
+    assert_eq!(err.status(), 504);
+    assert_eq!(upstream.received().len(), 1);
+}
+
+#[tokio::test]
 async fn an_unreachable_upstream_is_reported_as_such() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;

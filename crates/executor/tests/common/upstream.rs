@@ -53,6 +53,8 @@ pub enum Reply {
     Truncated(&'static str),
     /// The first `n` bytes of a recorded stream, then silence.
     Stall(&'static str, usize),
+    /// No answer at all for this long, then the recorded `text` stream.
+    SlowHead(Duration),
 }
 
 /// One request as the stand-in received it.
@@ -115,6 +117,10 @@ async fn upstream(
         .unwrap()
         .pop_front()
         .unwrap_or(Reply::Fixture("text"));
+    if let Reply::SlowHead(wait) = reply {
+        tokio::time::sleep(wait).await;
+        return respond(Reply::Fixture("text"));
+    }
     respond(reply)
 }
 
@@ -165,6 +171,7 @@ fn respond(reply: Reply) -> Response {
             let end = text.find("event: response.completed").unwrap();
             sse(name, chunked(&text.as_bytes()[..end]))
         }
+        Reply::SlowHead(_) => unreachable!("answered in `upstream`"),
         Reply::Stall(name, n) => {
             let head = fixture(name).into_bytes()[..n].to_vec();
             let stream = futures::stream::iter([Ok::<_, Infallible>(head)])
