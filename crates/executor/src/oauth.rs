@@ -101,9 +101,7 @@ impl CodexExecutor {
         }
         collector.finish().map_err(|err| match err {
             byok_translate::StreamError::CutOff => cut_short(),
-            failed @ byok_translate::StreamError::Failed { .. } => {
-                ByokError::BadGateway(failed.to_string())
-            }
+            byok_translate::StreamError::Failed { message, .. } => ByokError::BadGateway(message),
         })
     }
 
@@ -117,16 +115,7 @@ impl CodexExecutor {
         }
         let bytes =
             Bytes::from(serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()))?);
-        let accounts = match self.auth.accounts().await {
-            Ok(accounts) if !accounts.is_empty() => accounts,
-            Ok(_) => return Err(ByokError::Unauthorized(NO_CREDENTIALS.into())),
-            Err(AuthError::NotSignedIn { store }) => {
-                return Err(ByokError::Unauthorized(format!(
-                    "{NO_CREDENTIALS} (nothing in {store})"
-                )));
-            }
-            Err(err) => return Err(err.into()),
-        };
+        let accounts = self.signed_in_accounts().await?;
         let now = unix_now();
         let order = match self.pool.turn(&accounts, now) {
             Turn::Serve(order) => order,
@@ -160,6 +149,18 @@ impl CodexExecutor {
         let now = unix_now();
         let earliest = self.pool.earliest_reset(now).unwrap_or(now);
         Err(all_resting(last_limit, earliest, now))
+    }
+
+    /// The names of the signed-in accounts; none is a 401 that says how to sign in.
+    async fn signed_in_accounts(&self) -> Result<Vec<String>> {
+        match self.auth.accounts().await {
+            Ok(accounts) if !accounts.is_empty() => Ok(accounts),
+            Ok(_) => Err(ByokError::Unauthorized(NO_CREDENTIALS.into())),
+            Err(AuthError::NotSignedIn { store }) => Err(ByokError::Unauthorized(format!(
+                "{NO_CREDENTIALS} (nothing in {store})"
+            ))),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// One account's try: retried as the policy says, and once more after a token refresh if

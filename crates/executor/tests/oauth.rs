@@ -252,3 +252,32 @@ fn supported_models_are_listed_in_both_modes() {
         assert_eq!(oauth.mode(), byok_executor::Mode::OAuth);
     });
 }
+
+#[tokio::test]
+async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
+    let failed = concat!(
+        "event: response.created\n",
+        "data: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_f\",\"object\":\"response\",\"created_at\":1,\"status\":\"in_progress\",\"model\":\"gpt-5\",\"output\":[]}}\n\n",
+        "event: response.failed\n",
+        "data: {\"type\":\"response.failed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_f\",\"object\":\"response\",\"created_at\":1,\"status\":\"failed\",\"model\":\"gpt-5\",\"output\":[],\"error\":{\"code\":\"server_error\",\"message\":\"The model had a hiccup\"}}}\n\n",
+    );
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["work"], &issuer).await;
+    let upstream = StandIn::start(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
+    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+
+    let err = executor.chat(awkward_chat(false)).await.unwrap_err();
+    assert_eq!(err.status(), 502);
+    assert!(err.to_string().contains("The model had a hiccup"), "{err}");
+
+    let sse = stream_text(executor.chat(awkward_chat(true)).await.unwrap()).await;
+    assert!(!sse.contains("[DONE]"));
+    let last: Value = serde_json::from_str(data_lines(&sse).last().unwrap()).unwrap();
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hiccup"),
+        "{last}"
+    );
+}
