@@ -1,7 +1,7 @@
 //! Responses SSE -> Chat Completions chunk SSE, the hot path.
 
-use super::chunk::{ChunkWriter, TextField, error_event};
-use super::delta::read_delta;
+use super::chunk::{ChunkWriter, Text, TextField, error_event};
+use super::delta::read_delta_after;
 use super::wire::{Delta, Event, Item, ResponseHead, incomplete_finish_reason};
 use super::{SseTranslator, StreamState};
 use crate::answer::ChatOptions;
@@ -117,8 +117,9 @@ impl Core {
         match sniff_kind(data) {
             Some(kind) if !self.wants(kind) => {}
             Some(kind) if kind.ends_with(b".delta") => {
-                if let Some(delta) = read_delta(data).or_else(|| serde_json::from_slice(data).ok())
-                {
+                let after_kind = KIND_PREFIX.len() + kind.len() + 1;
+                let fast = read_delta_after(data, after_kind);
+                if let Some(delta) = fast.or_else(|| serde_json::from_slice(data).ok()) {
                     self.delta(kind, &delta, out);
                 }
             }
@@ -164,6 +165,7 @@ impl Core {
                     content_index: event.content_index,
                     summary_index: event.summary_index,
                     text: event.delta.clone(),
+                    json: None,
                 };
                 self.delta(kind.as_bytes(), &delta, out);
             }
@@ -229,7 +231,11 @@ impl Core {
     }
 
     fn delta(&mut self, kind: &[u8], event: &Delta<'_>, out: &mut Vec<u8>) {
-        let (Some(delta), output_index) = (&event.text, event.output_index.unwrap_or(0)) else {
+        let text = event
+            .json
+            .map(Text::Json)
+            .or(event.text.as_deref().map(Text::Plain));
+        let (Some(delta), output_index) = (text, event.output_index.unwrap_or(0)) else {
             return;
         };
         match kind {
@@ -278,13 +284,13 @@ impl Core {
     }
 
     /// Answer text (content or refusal): closes a `<think>` block first.
-    fn content(&mut self, out: &mut Vec<u8>, field: TextField, text: &str) {
+    fn content(&mut self, out: &mut Vec<u8>, field: TextField, text: Text<'_>) {
         self.start(out);
         self.close_think(out);
         self.chunks.text(out, field, text);
     }
 
-    fn reasoning(&mut self, out: &mut Vec<u8>, part: (u32, u32), text: &str) {
+    fn reasoning(&mut self, out: &mut Vec<u8>, part: (u32, u32), text: Text<'_>) {
         let mode = self.options.reasoning;
         if mode == ReasoningMode::Hidden {
             return;
@@ -294,7 +300,8 @@ impl Core {
             ReasoningMode::ThinkTags => {
                 if !self.think_open {
                     self.think_open = true;
-                    self.chunks.text(out, TextField::Content, "<think>");
+                    self.chunks
+                        .text(out, TextField::Content, Text::Plain("<think>"));
                 }
                 TextField::Content
             }
@@ -302,7 +309,7 @@ impl Core {
         };
         // Separate summary parts the way the upstream's reasoning items separate them.
         if self.last_reasoning.is_some_and(|last| last != part) {
-            self.chunks.text(out, field, "\n\n");
+            self.chunks.text(out, field, Text::Plain("\n\n"));
         }
         self.last_reasoning = Some(part);
         self.chunks.text(out, field, text);
@@ -311,7 +318,8 @@ impl Core {
     fn close_think(&mut self, out: &mut Vec<u8>) {
         if self.think_open {
             self.think_open = false;
-            self.chunks.text(out, TextField::Content, "</think>\n\n");
+            self.chunks
+                .text(out, TextField::Content, Text::Plain("</think>\n\n"));
         }
     }
 
@@ -339,7 +347,7 @@ impl Core {
         self.chunks.tool_call_start(out, index, id, name, arguments);
     }
 
-    fn tool_call_arguments(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: &str) {
+    fn tool_call_arguments(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: Text<'_>) {
         if let Some(index) = self
             .tool_calls
             .iter()
@@ -357,7 +365,7 @@ impl Core {
             .iter()
             .any(|call| call.output_index == output_index && !call.arguments_sent);
         if pending && !arguments.is_empty() {
-            self.tool_call_arguments(out, output_index, arguments);
+            self.tool_call_arguments(out, output_index, Text::Plain(arguments));
         }
     }
 
@@ -374,10 +382,10 @@ impl Core {
                 for part in &item.content {
                     match (&*part.kind, &part.text, &part.refusal) {
                         ("output_text", Some(text), _) if !text.is_empty() => {
-                            self.content(out, TextField::Content, text);
+                            self.content(out, TextField::Content, Text::Plain(text));
                         }
                         ("refusal", _, Some(refusal)) if !refusal.is_empty() => {
-                            self.content(out, TextField::Refusal, refusal);
+                            self.content(out, TextField::Refusal, Text::Plain(refusal));
                         }
                         _ => {}
                     }
@@ -386,7 +394,7 @@ impl Core {
             "reasoning" if !self.streamed.contains(&output_index) => {
                 for (part, summary) in (0u32..).zip(&item.summary) {
                     if let Some(text) = summary.text.as_deref().filter(|text| !text.is_empty()) {
-                        self.reasoning(out, (output_index, part), text);
+                        self.reasoning(out, (output_index, part), Text::Plain(text));
                     }
                 }
             }
@@ -414,10 +422,13 @@ impl Core {
     }
 }
 
+/// How events written the usual way begin.
+const KIND_PREFIX: &[u8] = b"{\"type\":\"";
+
 /// The `type` of an event written the usual way (`{"type":"..."` first, no escapes), read
 /// without parsing the event. `None` when the event is written otherwise: then it is parsed.
 fn sniff_kind(data: &[u8]) -> Option<&[u8]> {
-    let rest = data.strip_prefix(b"{\"type\":\"")?;
+    let rest = data.strip_prefix(KIND_PREFIX)?;
     let kind = &rest[..memchr::memchr(b'"', rest)?];
     (!kind.contains(&b'\\')).then_some(kind)
 }

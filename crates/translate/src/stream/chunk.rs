@@ -49,10 +49,10 @@ impl ChunkWriter {
     }
 
     /// A chunk with one string field of the delta: `content`, `refusal` or `reasoning_content`.
-    pub fn text(&self, out: &mut Vec<u8>, field: TextField, text: &str) {
+    pub fn text(&self, out: &mut Vec<u8>, field: TextField, text: Text<'_>) {
         self.open_delta(out);
         out.extend_from_slice(field.key());
-        write_str(out, text);
+        text.write(out);
         Self::close_delta(out);
     }
 
@@ -79,12 +79,12 @@ impl ChunkWriter {
     }
 
     /// More arguments of the tool call at `index`.
-    pub fn tool_call_arguments(&self, out: &mut Vec<u8>, index: usize, arguments: &str) {
+    pub fn tool_call_arguments(&self, out: &mut Vec<u8>, index: usize, arguments: Text<'_>) {
         self.open_delta(out);
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
         out.extend_from_slice(index.to_string().as_bytes());
         out.extend_from_slice(b",\"function\":{\"arguments\":");
-        write_str(out, arguments);
+        arguments.write(out);
         out.extend_from_slice(b"}}]");
         Self::close_delta(out);
     }
@@ -138,6 +138,23 @@ pub(crate) fn error_event(out: &mut Vec<u8>, message: &str, code: Option<&str>) 
         },
     );
     out.extend_from_slice(b"\n\n");
+}
+
+/// A string for a chunk: text to escape, or a JSON string as the upstream wrote it (checked
+/// valid by the reader), copied as it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Text<'a> {
+    Plain(&'a str),
+    Json(&'a str),
+}
+
+impl Text<'_> {
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Self::Plain(text) => write_str(out, text),
+            Self::Json(json) => out.extend_from_slice(json.as_bytes()),
+        }
+    }
 }
 
 /// Which string field of a delta a text goes to.

@@ -47,6 +47,10 @@ pub(crate) struct Delta<'a> {
     pub summary_index: Option<u32>,
     #[serde(default, borrow, rename = "delta")]
     pub text: Option<Cow<'a, str>>,
+    /// The `delta` as the JSON string it came as (quotes and escapes included, checked
+    /// valid), when the fast reader read it: it is copied into the chunk as it is.
+    #[serde(skip)]
+    pub json: Option<&'a str>,
 }
 
 /// An output item (`output_item.added` / `.done`).
