@@ -2,7 +2,10 @@
 
 use super::chunk::{ChunkWriter, Text, TextField, error_event};
 use super::delta::read_delta_after;
-use super::wire::{Delta, Event, Item, ResponseHead, incomplete_finish_reason};
+use super::tool_calls::ToolCalls;
+use super::wire::{
+    Delta, Event, Item, KIND_PREFIX, ResponseHead, incomplete_finish_reason, sniff_kind,
+};
 use super::{SseTranslator, StreamState};
 use crate::answer::ChatOptions;
 use crate::options::ReasoningMode;
@@ -44,19 +47,12 @@ struct Core {
     chunks: ChunkWriter,
     started: bool,
     state: StreamState,
-    /// The `output_index` of each tool call, in Chat's order (its position is its Chat index).
-    tool_calls: Vec<ToolCall>,
+    tool_calls: ToolCalls,
     /// Output items whose text or reasoning came as deltas (their `done` must not repeat it).
     streamed: Vec<u32>,
     /// The (item, part) of the last reasoning text, to separate the next part from it.
     last_reasoning: Option<(u32, u32)>,
     think_open: bool,
-}
-
-#[derive(Debug)]
-struct ToolCall {
-    output_index: u32,
-    arguments_sent: bool,
 }
 
 impl ChatStreamTranslator {
@@ -67,7 +63,7 @@ impl ChatStreamTranslator {
             chunks: ChunkWriter::default(),
             started: false,
             state: StreamState::Running,
-            tool_calls: Vec::new(),
+            tool_calls: ToolCalls::default(),
             streamed: Vec::new(),
             last_reasoning: None,
             think_open: false,
@@ -324,21 +320,12 @@ impl Core {
     }
 
     fn tool_call_start(&mut self, out: &mut Vec<u8>, output_index: u32, item: &Item<'_>) {
-        if self
-            .tool_calls
-            .iter()
-            .any(|call| call.output_index == output_index)
-        {
+        let arguments = item.arguments.as_deref().unwrap_or("");
+        let Some(index) = self.tool_calls.start(output_index, !arguments.is_empty()) else {
             return;
-        }
+        };
         self.start(out);
         self.close_think(out);
-        let index = self.tool_calls.len();
-        let arguments = item.arguments.as_deref().unwrap_or("");
-        self.tool_calls.push(ToolCall {
-            output_index,
-            arguments_sent: !arguments.is_empty(),
-        });
         let name = self
             .options
             .tool_names
@@ -348,23 +335,14 @@ impl Core {
     }
 
     fn tool_call_arguments(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: Text<'_>) {
-        if let Some(index) = self
-            .tool_calls
-            .iter()
-            .position(|call| call.output_index == output_index)
-        {
-            self.tool_calls[index].arguments_sent = true;
+        if let Some(index) = self.tool_calls.arguments(output_index) {
             self.chunks.tool_call_arguments(out, index, arguments);
         }
     }
 
     /// Arguments that came whole, without deltas, are sent whole.
     fn tool_call_arguments_done(&mut self, out: &mut Vec<u8>, output_index: u32, arguments: &str) {
-        let pending = self
-            .tool_calls
-            .iter()
-            .any(|call| call.output_index == output_index && !call.arguments_sent);
-        if pending && !arguments.is_empty() {
+        if self.tool_calls.waiting(output_index) && !arguments.is_empty() {
             self.tool_call_arguments(out, output_index, Text::Plain(arguments));
         }
     }
@@ -420,15 +398,4 @@ impl Core {
             message: message.to_owned(),
         };
     }
-}
-
-/// How events written the usual way begin.
-const KIND_PREFIX: &[u8] = b"{\"type\":\"";
-
-/// The `type` of an event written the usual way (`{"type":"..."` first, no escapes), read
-/// without parsing the event. `None` when the event is written otherwise: then it is parsed.
-fn sniff_kind(data: &[u8]) -> Option<&[u8]> {
-    let rest = data.strip_prefix(KIND_PREFIX)?;
-    let kind = &rest[..memchr::memchr(b'"', rest)?];
-    (!kind.contains(&b'\\')).then_some(kind)
 }

@@ -6,6 +6,7 @@ mod chunk;
 mod collect;
 mod delta;
 mod passthrough;
+mod tool_calls;
 mod wire;
 
 pub use chat::ChatStreamTranslator;

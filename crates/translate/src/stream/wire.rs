@@ -170,3 +170,14 @@ impl RawEvent<'_> {
         )
     }
 }
+
+/// How events written the usual way begin.
+pub(crate) const KIND_PREFIX: &[u8] = b"{\"type\":\"";
+
+/// The `type` of an event written the usual way (`{"type":"..."` first, no escapes), read
+/// without parsing the event. `None` when the event is written otherwise: then it is parsed.
+pub(crate) fn sniff_kind(data: &[u8]) -> Option<&[u8]> {
+    let rest = data.strip_prefix(KIND_PREFIX)?;
+    let kind = &rest[..memchr::memchr(b'"', rest)?];
+    (!kind.contains(&b'\\')).then_some(kind)
+}
