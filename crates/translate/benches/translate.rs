@@ -11,9 +11,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use byok_translate::{ChatOptions, ChatStreamTranslator, Preset, SseTranslator, chat_to_responses};
+use byok_translate::{
+    ChatOptions, ChatStreamTranslator, Preset, SseTranslator, chat_to_responses,
+    responses_for_codex,
+};
 use criterion::{
-    BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
 };
 use serde::de::IgnoredAny;
 
@@ -113,6 +117,18 @@ fn requests(c: &mut Criterion) {
             b.iter(|| black_box(chat_to_responses(black_box(&chat), preset)));
         });
     }
+    // A real Codex CLI request (45 KB, ten tools, encrypted reasoning) made fit for the backend.
+    let codex_cli: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/data/codex-cli-request-turn2.json"))
+            .expect("JSON");
+    let body = codex_cli["body"].clone();
+    group.bench_function("responses_for_codex/codex-cli", |b| {
+        b.iter_batched(
+            || body.clone(),
+            |body| black_box(responses_for_codex(body)),
+            BatchSize::SmallInput,
+        );
+    });
     group.finish();
 }
 

@@ -119,6 +119,8 @@ pub fn chat_to_responses(
                     body.insert(key.into(), value.clone());
                 }
             }
+            // Chat Completions stores nothing unless asked; the Responses API would by default.
+            body.entry("store").or_insert(false.into());
             let limit = chat
                 .get("max_completion_tokens")
                 .or_else(|| chat.get("max_tokens"))
