@@ -96,6 +96,11 @@ fn the_openai_preset_keeps_sampling_fields_and_maps_the_token_limit() {
     assert_eq!(body["user"], "u");
     assert_eq!(body["metadata"], json!({"a": "b"}));
     assert_eq!(body["stream"], true);
+    assert_eq!(
+        body["store"], false,
+        "stored only when asked, as with Chat Completions"
+    );
+    assert_eq!(openai(&with(hi(), "store", true.into()))["store"], true);
     assert!(
         body.get("reasoning").is_none(),
         "no reasoning block for a model that was not asked to reason"
