@@ -168,6 +168,20 @@ fn an_incomplete_response_finishes_with_its_reason() {
 }
 
 #[test]
+fn a_stream_without_response_created_still_gives_well_formed_chunks() {
+    let completed =
+        json!({"type": "response.completed", "response": {"id": "resp_7", "status": "completed"}});
+    let (out, state) = to_chat(ChatOptions::default(), &sse(&[text_delta("Hi"), completed]));
+    for payload in events(&out) {
+        assert!(payload.is_object() || payload == "[DONE]", "{payload}");
+    }
+    let view = chat_view(&out);
+    assert_eq!(view.content, "Hi");
+    assert_eq!(view.chunks[0]["id"], "chatcmpl-unknown");
+    assert_eq!(state, StreamState::Completed);
+}
+
+#[test]
 fn refusals_and_answers_that_come_only_whole_reach_the_client() {
     let done = json!({"type": "response.output_item.done", "output_index": 1, "item": {"type": "message", "role": "assistant",
         "content": [{"type": "output_text", "text": "Whole answer."}]}});

@@ -269,6 +269,10 @@ impl Core {
     fn start(&mut self, out: &mut Vec<u8>) {
         if !self.started {
             self.started = true;
+            if !self.chunks.has_head() {
+                // An upstream that skipped `response.created`: the chunks still need an id.
+                self.chunks.set_head("unknown", "0", "");
+            }
             self.chunks.role(out);
         }
     }
