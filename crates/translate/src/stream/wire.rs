@@ -1,6 +1,6 @@
 //! The Responses stream events, as typed views that borrow from the event's JSON text.
 //!
-//! Only the fields translators read are declared; everything else (the ~30 KB `instructions`
+//! Only the fields translators read are declared; everything else (the 10-30 KB `instructions`
 //! of every lifecycle event among them) is skipped by serde without being copied.
 
 use std::borrow::Cow;
