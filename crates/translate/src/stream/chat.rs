@@ -129,7 +129,7 @@ impl Core {
 
     /// Whether an event of this type can change the output. The others (`*.done` of parts,
     /// `in_progress` once the head is known, ...) are not even parsed: lifecycle events carry
-    /// the whole ~30 KB `instructions`, and skipping them is the cheapest parse of all.
+    /// the whole 10-30 KB `instructions`, and not parsing is the cheapest parse of all.
     fn wants(&self, kind: &[u8]) -> bool {
         match kind {
             b"response.created" | b"response.in_progress" => !self.chunks.has_head(),
