@@ -4,7 +4,6 @@
 //! release `byok serve` in front of them, drives the same load through byok and straight at the
 //! stand-in, and prints one table (also written to `target/bench/proxy.json`).
 
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::bench_report::{Row, table};
 use crate::procstat::ProcStat;
 use crate::shell::{self, cargo, workspace_root};
 
@@ -25,93 +25,43 @@ const STREAMING: [(usize, usize); 4] = [(1, 50), (50, 1000), (200, 2000), (1000,
 const NON_STREAMING: (usize, usize) = (50, 20_000);
 
 /// Runs the benchmark and prints the table.
-pub fn run() -> Result<(), String> {
-    let root = workspace_root();
-    shell::run(&mut cargo(&[
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "byok",
-        "-p",
-        "byok-bench",
-    ]))?;
-    let release = root.join("target").join("release");
-    let bench_bin = release.join("byok-bench");
-    let byok_bin = release.join("byok");
-    let fixture = root.join(FIXTURE);
-    let work = root.join("target").join("bench");
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let bodies = Bodies::write(&work)?;
-    let codex_home = crate::bench_auth::write_codex_home(&work)?;
-
+///
+/// `args` may hold `--only NAMES`: a comma-separated list of the scenarios to run, named
+/// `stream-1`, `stream-50`, `stream-200`, `stream-1000` and `non-stream` (default: all).
+pub fn run(args: &[String]) -> Result<(), String> {
+    let only = Only::parse(args)?;
+    let bench = Bench::prepare()?;
     let mut rows = Vec::new();
-    {
-        let paced = Spawned::standin(&bench_bin, &fixture, PACE_MS)?;
-        let byok = Spawned::byok(&byok_bin, &paced.url, &codex_home, &work)?;
-        for (concurrency, requests) in STREAMING {
-            let direct = load(
-                &bench_bin,
-                &format!("{}/responses", paced.url),
-                &bodies.responses,
+    let streaming: Vec<(usize, usize)> = STREAMING
+        .into_iter()
+        .filter(|(concurrency, _)| only.wants(&format!("stream-{concurrency}")))
+        .collect();
+    if !streaming.is_empty() {
+        let (paced, byok) = bench.start(PACE_MS)?;
+        for (concurrency, requests) in streaming {
+            let load = Load {
                 concurrency,
                 requests,
-                "response.completed",
-            )?;
-            let before = ProcStat::read(byok.pid())?;
-            let proxied = load(
-                &bench_bin,
-                &format!("{}/v1/chat/completions", byok.url),
-                &bodies.chat_stream,
-                concurrency,
-                requests,
-                "[DONE]",
-            )?;
-            let after = ProcStat::read(byok.pid())?;
-            rows.push(Row::new(
-                "stream, paced",
-                concurrency,
-                &direct,
-                &proxied,
-                &before,
-                &after,
-            ));
+                chat_body: &bench.bodies.chat_stream,
+                expect: "[DONE]",
+            };
+            rows.push(bench.measure("stream, paced", &paced, &byok, &load)?);
         }
     }
-    {
-        let fast = Spawned::standin(&bench_bin, &fixture, "0")?;
-        let byok = Spawned::byok(&byok_bin, &fast.url, &codex_home, &work)?;
+    if only.wants("non-stream") {
+        let (fast, byok) = bench.start("0")?;
         let (concurrency, requests) = NON_STREAMING;
-        let direct = load(
-            &bench_bin,
-            &format!("{}/responses", fast.url),
-            &bodies.responses,
+        let load = Load {
             concurrency,
             requests,
-            "response.completed",
-        )?;
-        let before = ProcStat::read(byok.pid())?;
-        let proxied = load(
-            &bench_bin,
-            &format!("{}/v1/chat/completions", byok.url),
-            &bodies.chat_whole,
-            concurrency,
-            requests,
-            "chat.completion",
-        )?;
-        let after = ProcStat::read(byok.pid())?;
-        rows.push(Row::new(
-            "non-stream",
-            concurrency,
-            &direct,
-            &proxied,
-            &before,
-            &after,
-        ));
+            chat_body: &bench.bodies.chat_whole,
+            expect: "chat.completion",
+        };
+        rows.push(bench.measure("non-stream", &fast, &byok, &load)?);
     }
     print!("{}", table(&rows));
     let report = json!({ "fixture": FIXTURE, "pace_ms": PACE_MS, "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>() });
-    let path = work.join("proxy.json");
+    let path = bench.work.join("proxy.json");
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&report).unwrap_or_default(),
@@ -123,6 +73,148 @@ pub fn run() -> Result<(), String> {
         return Err(format!("{errors} requests failed; see the table"));
     }
     Ok(())
+}
+
+/// The built binaries and the files every scenario uses.
+struct Bench {
+    tools_bin: PathBuf,
+    byok_bin: PathBuf,
+    fixture: PathBuf,
+    work: PathBuf,
+    bodies: Bodies,
+    codex_home: PathBuf,
+}
+
+/// One load: how many clients, how many requests, what byok is sent and must answer.
+struct Load<'a> {
+    concurrency: usize,
+    requests: usize,
+    chat_body: &'a Path,
+    expect: &'static str,
+}
+
+impl Bench {
+    /// Builds the release binaries and writes the request bodies and the sign-in.
+    fn prepare() -> Result<Self, String> {
+        let root = workspace_root();
+        shell::run(&mut cargo(&[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "byok",
+            "-p",
+            "byok-bench",
+        ]))?;
+        let release = root.join("target").join("release");
+        let work = root.join("target").join("bench");
+        std::fs::create_dir_all(&work)
+            .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+        Ok(Self {
+            tools_bin: release.join("byok-bench"),
+            byok_bin: release.join("byok"),
+            fixture: root.join(FIXTURE),
+            bodies: Bodies::write(&work)?,
+            codex_home: crate::bench_auth::write_codex_home(&work)?,
+            work,
+        })
+    }
+
+    /// A stand-in sending one event per `pace_ms`, and a `byok serve` in front of it.
+    fn start(&self, pace_ms: &str) -> Result<(Spawned, Spawned), String> {
+        let upstream = Spawned::standin(&self.tools_bin, &self.fixture, pace_ms)?;
+        let byok = Spawned::byok(&self.byok_bin, &upstream.url, &self.codex_home, &self.work)?;
+        Ok((upstream, byok))
+    }
+
+    /// Drives `load` straight at `upstream`, then through `byok`.
+    fn measure(
+        &self,
+        scenario: &'static str,
+        upstream: &Spawned,
+        byok: &Spawned,
+        load: &Load,
+    ) -> Result<Row, String> {
+        let direct = self.drive(
+            &format!("{}/responses", upstream.url),
+            &self.bodies.responses,
+            load,
+            "response.completed",
+        )?;
+        let before = ProcStat::read(byok.pid())?;
+        let proxied = self.drive(
+            &format!("{}/v1/chat/completions", byok.url),
+            load.chat_body,
+            load,
+            load.expect,
+        )?;
+        let after = ProcStat::read(byok.pid())?;
+        Ok(Row::new(
+            scenario,
+            load.concurrency,
+            &direct,
+            &proxied,
+            &before,
+            &after,
+        ))
+    }
+
+    /// One run of the load generator; its JSON report.
+    fn drive(&self, url: &str, body: &Path, load: &Load, expect: &str) -> Result<Value, String> {
+        let out = shell::output(
+            Command::new(&self.tools_bin)
+                .args(["load", "--url", url, "--body"])
+                .arg(body)
+                .args([
+                    "--concurrency",
+                    &load.concurrency.to_string(),
+                    "--requests",
+                    &load.requests.to_string(),
+                    "--expect",
+                    expect,
+                ]),
+        )?;
+        serde_json::from_str(out.trim())
+            .map_err(|e| format!("load generator printed no report: {e}"))
+    }
+}
+
+/// Which scenarios to run (`--only`); all when empty.
+struct Only(Vec<String>);
+
+impl Only {
+    const NAMES: [&str; 5] = [
+        "stream-1",
+        "stream-50",
+        "stream-200",
+        "stream-1000",
+        "non-stream",
+    ];
+
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut names = Vec::new();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--only" => {
+                    let list = args.next().ok_or("--only needs a list of scenarios")?;
+                    names.extend(list.split(',').map(str::to_owned));
+                }
+                other => return Err(format!("bench: unknown argument `{other}`")),
+            }
+        }
+        if let Some(bad) = names.iter().find(|n| !Self::NAMES.contains(&n.as_str())) {
+            return Err(format!(
+                "bench: no scenario `{bad}`; the scenarios are {}",
+                Self::NAMES.join(", ")
+            ));
+        }
+        Ok(Self(names))
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|n| n == name)
+    }
 }
 
 /// The request bodies of each scenario.
@@ -238,134 +330,4 @@ fn wait_healthy(port: u16) -> Result<(), String> {
     Err(format!(
         "byok serve did not answer /healthz on port {port} within 20 s"
     ))
-}
-
-/// One run of the load generator; its JSON report.
-fn load(
-    bin: &Path,
-    url: &str,
-    body: &Path,
-    concurrency: usize,
-    requests: usize,
-    expect: &str,
-) -> Result<Value, String> {
-    let out = shell::output(
-        Command::new(bin)
-            .args(["load", "--url", url, "--body"])
-            .arg(body)
-            .args([
-                "--concurrency",
-                &concurrency.to_string(),
-                "--requests",
-                &requests.to_string(),
-                "--expect",
-                expect,
-            ]),
-    )?;
-    serde_json::from_str(out.trim()).map_err(|e| format!("load generator printed no report: {e}"))
-}
-
-/// One line of the table: a scenario measured with and without byok.
-struct Row {
-    scenario: &'static str,
-    concurrency: usize,
-    direct: Value,
-    proxied: Value,
-    cpu_seconds_per_1000: f64,
-    peak_rss_mib: f64,
-    errors: u64,
-}
-
-impl Row {
-    fn new(
-        scenario: &'static str,
-        concurrency: usize,
-        direct: &Value,
-        proxied: &Value,
-        before: &ProcStat,
-        after: &ProcStat,
-    ) -> Self {
-        let requests = proxied["requests"].as_f64().unwrap_or(0.0).max(1.0);
-        Self {
-            scenario,
-            concurrency,
-            direct: direct.clone(),
-            proxied: proxied.clone(),
-            cpu_seconds_per_1000: (after.cpu_seconds - before.cpu_seconds) / requests * 1000.0,
-            peak_rss_mib: after.peak_rss_mib,
-            errors: direct["errors"].as_u64().unwrap_or(0)
-                + proxied["errors"].as_u64().unwrap_or(0),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "scenario": self.scenario,
-            "concurrency": self.concurrency,
-            "direct": self.direct,
-            "byok": self.proxied,
-            "added_ttfb_ms": { "p50": self.added("ttfb_ms", "p50"), "p99": self.added("ttfb_ms", "p99") },
-            "added_ttlb_ms": { "p50": self.added("ttlb_ms", "p50"), "p99": self.added("ttlb_ms", "p99") },
-            "byok_cpu_seconds_per_1000_requests": self.cpu_seconds_per_1000,
-            "byok_peak_rss_mib": self.peak_rss_mib,
-        })
-    }
-
-    fn added(&self, metric: &str, p: &str) -> f64 {
-        self.proxied[metric][p].as_f64().unwrap_or(0.0)
-            - self.direct[metric][p].as_f64().unwrap_or(0.0)
-    }
-}
-
-fn table(rows: &[Row]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<14} {:>5} {:>6} {:>9} {:>9} | {:>17} {:>17} {:>15} | {:>19} {:>19} | {:>8} {:>8}",
-        "scenario",
-        "conc",
-        "errors",
-        "rps byok",
-        "rps dir",
-        "ttfb byok p50/p99",
-        "ttfb dir p50/p99",
-        "added p50/p99",
-        "ttlb byok p50/p99",
-        "ttlb dir p50/p99",
-        "cpu s/1k",
-        "rss MiB"
-    );
-    for r in rows {
-        let pair = |v: &Value, m: &str| {
-            format!(
-                "{:.2}/{:.2}",
-                v[m]["p50"].as_f64().unwrap_or(0.0),
-                v[m]["p99"].as_f64().unwrap_or(0.0)
-            )
-        };
-        let _ = writeln!(
-            out,
-            "{:<14} {:>5} {:>6} {:>9.0} {:>9.0} | {:>17} {:>17} {:>15} | {:>19} {:>19} | {:>8.3} {:>8.1}",
-            r.scenario,
-            r.concurrency,
-            r.errors,
-            r.proxied["requests_per_second"].as_f64().unwrap_or(0.0),
-            r.direct["requests_per_second"].as_f64().unwrap_or(0.0),
-            pair(&r.proxied, "ttfb_ms"),
-            pair(&r.direct, "ttfb_ms"),
-            format!(
-                "{:.2}/{:.2}",
-                r.added("ttfb_ms", "p50"),
-                r.added("ttfb_ms", "p99")
-            ),
-            pair(&r.proxied, "ttlb_ms"),
-            pair(&r.direct, "ttlb_ms"),
-            r.cpu_seconds_per_1000,
-            r.peak_rss_mib
-        );
-    }
-    out.push_str(
-        "times in ms; added = byok minus direct; cpu s/1k = byok CPU seconds per 1,000 requests\n",
-    );
-    out
 }

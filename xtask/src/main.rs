@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_auth;
+mod bench_report;
 mod ci;
 mod downstream;
 mod procstat;
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("downstream") => downstream::run(),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print_help();
             Ok(())
@@ -42,6 +43,7 @@ fn print_help() {
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \
          that its dependency tree holds no tokio, reqwest, hyper or axum\n  \
          bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 1000 streams;\n              \
-         prints a table and writes target/bench/proxy.json"
+         prints a table and writes target/bench/proxy.json;\n              \
+         `--only stream-200,non-stream` runs some scenarios only"
     );
 }
