@@ -46,9 +46,11 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let requests: usize = parsed(args, "--requests", 100)?;
     let expect = flag(args, "--expect").unwrap_or("").as_bytes().to_vec();
 
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
     let client: HttpClient = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(usize::MAX)
-        .build_http();
+        .build(connector);
     let next = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(Target { url, body, expect });
     // Every client first makes one unmeasured request, so that connection set-up and lazy

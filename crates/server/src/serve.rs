@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use byok_types::{ProviderExecutor, Secret};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -56,6 +57,13 @@ pub async fn serve(
     let app = router(state.clone());
     let stopping = Arc::new(Notify::new());
     let notify = Arc::clone(&stopping);
+    // Without TCP_NODELAY, Nagle's algorithm holds each small event back until the previous
+    // one is acknowledged: tens of milliseconds per token on a stream.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; running requests may finish");
