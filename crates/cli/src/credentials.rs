@@ -42,7 +42,7 @@ pub enum Credentials {
         account: String,
     },
     /// Nothing: requests are answered 401 with how to sign in. A later `byok login` is picked
-    /// up without a restart, since the credentials file is read on every request.
+    /// up without a restart, since every request checks whether the credentials file changed.
     None {
         /// byok's (empty) credentials file.
         store: FileTokenStore,

@@ -4,12 +4,14 @@
 //! programs holding copies of one refresh token break each other's sign-in.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use byok_types::{OAuthToken, Secret};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::cache::{AccountsCache, FileStamp};
 use super::file::env_dir;
 use super::files::{RefreshLock, read_optional, write_private};
 use super::{Account, TokenStore};
@@ -36,6 +38,7 @@ use crate::claims::Claims;
 #[derive(Clone, Debug)]
 pub struct CodexCliStore {
     path: PathBuf,
+    cache: Arc<AccountsCache>,
 }
 
 /// `auth.json` as the Codex CLI writes it.
@@ -73,7 +76,10 @@ impl CodexCliStore {
 
     /// The store of an `auth.json` at any path (`byok import-codex-cli --from PATH`).
     pub fn with_file(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            cache: Arc::default(),
+        }
     }
 
     /// The store of `$CODEX_HOME`, by default `~/.codex`.
@@ -136,12 +142,18 @@ fn to_token(tokens: TokenData, last_refresh: Option<&str>) -> OAuthToken {
 #[async_trait]
 impl TokenStore for CodexCliStore {
     async fn load(&self) -> Result<Vec<Account>, AuthError> {
+        let stamp = FileStamp::of(&self.path);
+        if let Some(accounts) = self.cache.get(stamp) {
+            return Ok(accounts);
+        }
         let file = self.read().await?.ok_or_else(|| self.missing())?;
         let tokens = file.tokens.ok_or_else(|| self.missing())?;
-        Ok(vec![Account {
+        let accounts = vec![Account {
             name: Self::ACCOUNT.to_owned(),
             token: to_token(tokens, file.last_refresh.as_deref()),
-        }])
+        }];
+        self.cache.put(stamp, &accounts);
+        Ok(accounts)
     }
 
     async fn save(&self, account: &Account) -> Result<(), AuthError> {

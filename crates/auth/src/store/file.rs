@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use byok_types::{OAuthToken, ProviderId};
 use serde::{Deserialize, Serialize};
 
+use super::cache::{AccountsCache, FileStamp};
 use super::files::{RefreshLock, read_optional, write_private};
 use super::{Account, TokenStore};
 use crate::AuthError;
@@ -33,6 +35,8 @@ pub const CREDENTIALS_FILE: &str = "credentials.json";
 pub struct FileTokenStore {
     path: PathBuf,
     provider: ProviderId,
+    /// This provider's accounts as last read.
+    cache: Arc<AccountsCache>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -68,6 +72,7 @@ impl FileTokenStore {
         Self {
             path: dir.as_ref().join(CREDENTIALS_FILE),
             provider: ProviderId::Codex,
+            cache: Arc::default(),
         }
     }
 
@@ -80,6 +85,7 @@ impl FileTokenStore {
     #[must_use]
     pub fn for_provider(mut self, provider: ProviderId) -> Self {
         self.provider = provider;
+        self.cache = Arc::default();
         self
     }
 
@@ -140,19 +146,25 @@ pub(crate) fn env_dir(var: &str, default_name: &str) -> PathBuf {
 #[async_trait]
 impl TokenStore for FileTokenStore {
     async fn load(&self) -> Result<Vec<Account>, AuthError> {
+        let stamp = FileStamp::of(&self.path);
+        if let Some(accounts) = self.cache.get(stamp) {
+            return Ok(accounts);
+        }
         let mut file = self.read().await?;
-        let Some(mut provider) = file.providers.remove(&self.provider) else {
-            return Ok(Vec::new());
-        };
-        provider.repair_active();
-        let active = provider.active.take();
-        let mut accounts: Vec<Account> = provider
-            .accounts
-            .into_iter()
-            .map(|(name, token)| Account { name, token })
-            .collect();
-        // Stable order: active first, the rest by name.
-        accounts.sort_by_key(|a| Some(&a.name) != active.as_ref());
+        let mut accounts = Vec::new();
+        if let Some(mut provider) = file.providers.remove(&self.provider) {
+            provider.repair_active();
+            let active = provider.active.take();
+            accounts.extend(
+                provider
+                    .accounts
+                    .into_iter()
+                    .map(|(name, token)| Account { name, token }),
+            );
+            // Stable order: active first, the rest by name.
+            accounts.sort_by_key(|a| Some(&a.name) != active.as_ref());
+        }
+        self.cache.put(stamp, &accounts);
         Ok(accounts)
     }
 

@@ -1,5 +1,6 @@
 //! Where tokens live between runs: byok's own credentials file, or the Codex CLI's `auth.json`.
 
+mod cache;
 mod codex_cli;
 mod file;
 mod files;
@@ -35,8 +36,9 @@ impl Account {
 
 /// A place that keeps ChatGPT tokens: [`FileTokenStore`] or [`CodexCliStore`].
 ///
-/// Implementations re-read their file on every call, so that tokens another process rotated
-/// are seen, and write atomically with mode 0600.
+/// Implementations see tokens another process rotated: they read their file again whenever it
+/// changed (byok's stores check its inode, length and time on every call), and write
+/// atomically with mode 0600.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// The signed-in accounts, the active one first. Empty when nobody signed in.
