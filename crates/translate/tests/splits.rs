@@ -55,35 +55,41 @@ fn split_points(stream: &[u8], budget: usize) -> Vec<usize> {
     points.into_iter().step_by(keep_every).collect()
 }
 
-/// Every split point of a recording (its instructions shortened, so that replaying it once
-/// per byte stays fast).
-#[test]
-fn the_text_stream_can_be_split_at_every_byte() {
-    let stream = short_instructions(&fixture("text"));
-    assert!(stream.len() < 10_000, "the instructions were cut");
-    assert_split_invariant("text", &stream, 0..=stream.len());
+/// Feeds a recording in two pieces, split at every byte boundary in turn (one test per
+/// recording, so that the test harness spreads them over the cores).
+fn assert_every_split_invariant(name: &str) {
+    let stream = fixture(name);
+    assert_split_invariant(name, &stream, 0..=stream.len());
 }
 
 #[test]
-fn the_other_streams_can_be_split_around_every_line() {
-    for name in FIXTURES.into_iter().filter(|name| *name != "reasoning") {
-        let stream = short_instructions(&fixture(name));
-        assert_split_invariant(name, &stream, split_points(&stream, 1500));
-    }
+fn text_splits_at_every_byte() {
+    assert_every_split_invariant("text");
 }
 
 #[test]
-fn the_long_reasoning_stream_can_be_split_around_its_lines() {
-    let stream = short_instructions(&fixture("reasoning"));
-    assert_split_invariant("reasoning", &stream, split_points(&stream, 800));
+fn tools_splits_at_every_byte() {
+    assert_every_split_invariant("tools");
 }
 
 #[test]
-fn the_recordings_as_recorded_can_be_split_too() {
-    for name in FIXTURES {
-        let stream = fixture(name);
-        assert_split_invariant(name, &stream, (0..=stream.len()).step_by(499));
-    }
+fn reasoning_splits_at_every_byte() {
+    assert_every_split_invariant("reasoning");
+}
+
+#[test]
+fn structured_splits_at_every_byte() {
+    assert_every_split_invariant("structured");
+}
+
+#[test]
+fn text_empty_output_splits_at_every_byte() {
+    assert_every_split_invariant("text-empty-output");
+}
+
+#[test]
+fn tools_empty_output_splits_at_every_byte() {
+    assert_every_split_invariant("tools-empty-output");
 }
 
 #[test]
