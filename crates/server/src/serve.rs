@@ -64,7 +64,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
         }
     });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    // `into_make_service` hands each connection a clone of the router; serving the router
+    // itself rebuilds its routes for every connection.
+    let server = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; running requests may finish");
         notify.notify_one();
