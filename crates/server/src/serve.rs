@@ -66,7 +66,8 @@ pub async fn serve(
     });
     // `into_make_service` hands each connection a clone of the router; serving the router
     // itself rebuilds its routes for every connection.
-    let server = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+    let service = app.into_make_service();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; running requests may finish");
         notify.notify_one();
