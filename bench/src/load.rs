@@ -34,7 +34,10 @@ struct Sample {
     ttlb: Duration,
 }
 
-/// `load --url URL --body FILE --concurrency N --requests M --expect TEXT`.
+/// `load --url URL --body FILE --concurrency N --requests M --expect TEXT [--spread-ms S]`.
+///
+/// With `--spread-ms`, client `i` of `N` starts its measured requests `i * S / N` ms after the
+/// others are released, so that clients whose streams all last as long do not stay in step.
 pub async fn run(args: &[String]) -> Result<(), String> {
     let url: hyper::Uri = flag(args, "--url")
         .ok_or("--url is required")?
@@ -45,6 +48,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let concurrency: usize = parsed(args, "--concurrency", 1)?;
     let requests: usize = parsed(args, "--requests", 100)?;
     let expect = flag(args, "--expect").unwrap_or("").as_bytes().to_vec();
+    let spread = Duration::from_millis(parsed(args, "--spread-ms", 0)?);
 
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
@@ -57,7 +61,9 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     // initialisation stay out of the figures; then all start together.
     let barrier = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
+        .map(|i| {
+            let share = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            let offset = spread * share(i) / share(concurrency);
             let (client, next, target) = (client.clone(), next.clone(), target.clone());
             let barrier = barrier.clone();
             tokio::spawn(async move {
@@ -67,6 +73,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
                     errors.push(format!("warm-up: {e}"));
                 }
                 barrier.wait().await;
+                tokio::time::sleep(offset).await;
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
                     match target.once(&client).await {
                         Ok(sample) => samples.push(sample),

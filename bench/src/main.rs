@@ -3,7 +3,7 @@
 //! * `byok-bench standin --fixture FILE.sse [--pace-ms N]`: a stand-in Codex upstream on
 //!   127.0.0.1 that replays a recorded stream for every `POST .../responses`; prints its address.
 //! * `byok-bench load --url URL --body FILE --concurrency N --requests M`: drives load and prints
-//!   one JSON object of figures.
+//!   one JSON object of figures (`--spread-ms S` staggers the clients' starts over S ms).
 //!
 //! `cargo xtask bench` starts both and `byok serve`, and prints the table.
 
@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
         Some("standin") => standin::run(&args[1..]).await,
         Some("load") => load::run(&args[1..]).await,
         _ => Err("usage: byok-bench standin --fixture FILE [--pace-ms N] | \
-                  load --url URL --body FILE --concurrency N --requests M [--stream]"
+                  load --url URL --body FILE --concurrency N --requests M [--expect TEXT] \
+                  [--spread-ms S]"
             .to_owned()),
     };
     match result {

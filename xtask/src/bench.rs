@@ -27,14 +27,17 @@ const NON_STREAMING: (usize, usize) = (50, 20_000);
 /// Runs the benchmark and prints the table.
 ///
 /// `args` may hold `--only NAMES`: a comma-separated list of the scenarios to run, named
-/// `stream-1`, `stream-50`, `stream-200`, `stream-1000` and `non-stream` (default: all).
+/// `stream-1`, `stream-50`, `stream-200`, `stream-1000` and `non-stream` (default: all); and
+/// `--spread-ms S`: the clients start their measured requests spread over S ms instead of all
+/// at once (by default they all start together, and since every stream lasts as long, they
+/// stay in step: each round of requests reaches byok as one burst).
 pub fn run(args: &[String]) -> Result<(), String> {
-    let only = Only::parse(args)?;
-    let bench = Bench::prepare()?;
+    let options = Options::parse(args)?;
+    let bench = Bench::prepare(options.spread_ms)?;
     let mut rows = Vec::new();
     let streaming: Vec<(usize, usize)> = STREAMING
         .into_iter()
-        .filter(|(concurrency, _)| only.wants(&format!("stream-{concurrency}")))
+        .filter(|(concurrency, _)| options.wants(&format!("stream-{concurrency}")))
         .collect();
     if !streaming.is_empty() {
         let (paced, byok) = bench.start(PACE_MS)?;
@@ -48,7 +51,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             rows.push(bench.measure("stream, paced", &paced, &byok, &load)?);
         }
     }
-    if only.wants("non-stream") {
+    if options.wants("non-stream") {
         let (fast, byok) = bench.start("0")?;
         let (concurrency, requests) = NON_STREAMING;
         let load = Load {
@@ -60,7 +63,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         rows.push(bench.measure("non-stream", &fast, &byok, &load)?);
     }
     print!("{}", table(&rows));
-    let report = json!({ "fixture": FIXTURE, "pace_ms": PACE_MS, "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>() });
+    let report = json!({ "fixture": FIXTURE, "pace_ms": PACE_MS, "spread_ms": options.spread_ms, "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>() });
     let path = bench.work.join("proxy.json");
     std::fs::write(
         &path,
@@ -83,6 +86,8 @@ struct Bench {
     work: PathBuf,
     bodies: Bodies,
     codex_home: PathBuf,
+    /// `--spread-ms` of every load.
+    spread_ms: u64,
 }
 
 /// One load: how many clients, how many requests, what byok is sent and must answer.
@@ -95,7 +100,7 @@ struct Load<'a> {
 
 impl Bench {
     /// Builds the release binaries and writes the request bodies and the sign-in.
-    fn prepare() -> Result<Self, String> {
+    fn prepare(spread_ms: u64) -> Result<Self, String> {
         let root = workspace_root();
         shell::run(&mut cargo(&[
             "build",
@@ -117,6 +122,7 @@ impl Bench {
             bodies: Bodies::write(&work)?,
             codex_home: crate::bench_auth::write_codex_home(&work)?,
             work,
+            spread_ms,
         })
     }
 
@@ -172,6 +178,8 @@ impl Bench {
                     &load.requests.to_string(),
                     "--expect",
                     expect,
+                    "--spread-ms",
+                    &self.spread_ms.to_string(),
                 ]),
         )?;
         serde_json::from_str(out.trim())
@@ -179,10 +187,13 @@ impl Bench {
     }
 }
 
-/// Which scenarios to run (`--only`); all when empty.
-struct Only(Vec<String>);
+/// The command line: which scenarios to run (`--only`; all when empty), and `--spread-ms`.
+struct Options {
+    only: Vec<String>,
+    spread_ms: u64,
+}
 
-impl Only {
+impl Options {
     const NAMES: [&str; 5] = [
         "stream-1",
         "stream-50",
@@ -193,12 +204,19 @@ impl Only {
 
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut names = Vec::new();
+        let mut spread_ms = 0;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--only" => {
                     let list = args.next().ok_or("--only needs a list of scenarios")?;
                     names.extend(list.split(',').map(str::to_owned));
+                }
+                "--spread-ms" => {
+                    let ms = args.next().ok_or("--spread-ms needs a number of ms")?;
+                    spread_ms = ms
+                        .parse()
+                        .map_err(|_| format!("--spread-ms: `{ms}` is no number of ms"))?;
                 }
                 other => return Err(format!("bench: unknown argument `{other}`")),
             }
@@ -209,11 +227,14 @@ impl Only {
                 Self::NAMES.join(", ")
             ));
         }
-        Ok(Self(names))
+        Ok(Self {
+            only: names,
+            spread_ms,
+        })
     }
 
     fn wants(&self, name: &str) -> bool {
-        self.0.is_empty() || self.0.iter().any(|n| n == name)
+        self.only.is_empty() || self.only.iter().any(|n| n == name)
     }
 }
 
