@@ -54,43 +54,35 @@ fn is_reasoning_model(model: &str) -> bool {
 /// Resolves an alias in a Chat Completions body: `model` becomes the real model and
 /// `reasoning_effort` the suffix, unless the client set an effort itself.
 pub(crate) fn apply_chat_alias(body: &mut Value) {
-    let Some(map) = body.as_object_mut() else {
-        return;
-    };
-    let Some(alias) = map
-        .get("model")
-        .and_then(Value::as_str)
-        .and_then(split_alias)
-    else {
-        return;
-    };
-    let (model, effort) = (alias.model.to_owned(), alias.effort.to_owned());
-    map.insert("model".into(), Value::String(model));
-    map.entry("reasoning_effort")
-        .or_insert(Value::String(effort));
+    if let Some((map, effort)) = resolve_alias(body) {
+        map.entry("reasoning_effort").or_insert(effort);
+    }
 }
 
 /// Resolves an alias in a Responses body: `model` becomes the real model and
 /// `reasoning.effort` the suffix, unless the client set an effort itself.
 pub(crate) fn apply_responses_alias(body: &mut Value) {
-    let Some(map) = body.as_object_mut() else {
-        return;
-    };
-    let Some(alias) = map
+    if let Some((map, effort)) = resolve_alias(body) {
+        let reasoning = map
+            .entry("reasoning")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(reasoning) = reasoning.as_object_mut() {
+            reasoning.entry("effort").or_insert(effort);
+        }
+    }
+}
+
+/// Replaces an aliased `model` in `body` by the real model; returns the body's fields and the
+/// alias's effort, or `None` (and leaves the body alone) when the model is no alias.
+fn resolve_alias(body: &mut Value) -> Option<(&mut serde_json::Map<String, Value>, Value)> {
+    let map = body.as_object_mut()?;
+    let alias = map
         .get("model")
         .and_then(Value::as_str)
-        .and_then(split_alias)
-    else {
-        return;
-    };
+        .and_then(split_alias)?;
     let (model, effort) = (alias.model.to_owned(), alias.effort.to_owned());
     map.insert("model".into(), Value::String(model));
-    let reasoning = map
-        .entry("reasoning")
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    if let Some(reasoning) = reasoning.as_object_mut() {
-        reasoning.entry("effort").or_insert(Value::String(effort));
-    }
+    Some((map, Value::String(effort)))
 }
 
 /// The model ids to list for one upstream, aliases included: never empty, `o4-mini` always in.
