@@ -119,6 +119,16 @@ impl Byok {
         format!("{}{path}", self.url)
     }
 
+    /// POSTs `body` as JSON to `path` with a fresh client, as an SDK would.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.at(path))
+            .json(body)
+            .send()
+            .await
+            .expect("byok answers")
+    }
+
     /// Stops byok as Ctrl-C does and waits until it has.
     pub async fn stop(mut self) -> Result<(), CliError> {
         if let Some(stop) = self.stop.take() {

@@ -7,12 +7,12 @@ use byok_types::Secret;
 use serde_json::{Value, json};
 
 async fn ask(byok: &Byok) -> Value {
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let response = byok
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }

@@ -14,13 +14,13 @@ async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
     let standin = StandIn::start(Reply::HangAfter("text", 8)).await;
     let byok = Byok::signed_in(&standin).await;
     let mut ended = standin.bodies_ended();
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&json!({"model": "gpt-5", "stream": true,
-            "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let response = byok
+        .post(
+            "/v1/chat/completions",
+            &json!({"model": "gpt-5", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
     let first = body.next().await.expect("a first chunk").unwrap();
@@ -41,12 +41,12 @@ async fn a_responses_client_hanging_up_closes_the_upstream_connection_within_a_s
     let standin = StandIn::start(Reply::HangAfter("tools", 5)).await;
     let byok = Byok::signed_in(&standin).await;
     let mut ended = standin.bodies_ended();
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/responses"))
-        .json(&json!({"model": "gpt-5", "stream": true, "input": "hi"}))
-        .send()
-        .await
-        .unwrap();
+    let response = byok
+        .post(
+            "/v1/responses",
+            &json!({"model": "gpt-5", "stream": true, "input": "hi"}),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let mut body = response.bytes_stream();
     body.next().await.expect("a first chunk").unwrap();

@@ -66,12 +66,7 @@ async fn a_body_over_the_limit_gets_413() {
     let byok = Byok::start(home, settings).await;
     let mut body = chat(false);
     body["messages"][0]["content"] = json!("x".repeat(100 * 1024));
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &body).await;
     assert_eq!(response.status(), 413);
     assert_eq!(error_of(response).await["code"], "payload_too_large");
     byok.stop().await.unwrap();
@@ -141,12 +136,7 @@ async fn a_usage_limit_gets_429_with_retry_after() {
     })
     .await;
     let byok = Byok::signed_in(&standin).await;
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat(true))
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &chat(true)).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "1234");
     let error = error_of(response).await;
@@ -166,12 +156,7 @@ async fn an_unreachable_upstream_gets_502() {
     let mut settings = Byok::settings(&home, &standin);
     settings.codex_base_url = Some(format!("{dead_url}/backend-api/codex"));
     let byok = Byok::start(home, settings).await;
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &chat(false)).await;
     assert_eq!(response.status(), 502);
     assert_eq!(error_of(response).await["type"], "upstream_error");
     byok.stop().await.unwrap();
@@ -219,12 +204,7 @@ async fn a_silent_upstream_gets_504() {
     let mut settings = Byok::settings(&home, &standin);
     settings.upstream_idle_timeout = Some(Duration::from_millis(300));
     let byok = Byok::start(home, settings).await;
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &chat(false)).await;
     assert_eq!(response.status(), 504);
     assert_eq!(error_of(response).await["type"], "timeout_error");
     byok.stop().await.unwrap();
@@ -249,12 +229,7 @@ async fn listening_beyond_loopback_without_a_client_key_is_refused() {
 async fn an_upstream_server_error_is_retried_then_passed_on() {
     let standin = StandIn::start(Reply::Status(500)).await;
     let byok = Byok::signed_in(&standin).await;
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat(true))
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &chat(true)).await;
     assert_eq!(response.status(), 500);
     let error = error_of(response).await;
     assert_eq!(error["message"], "the stand-in fails on purpose");

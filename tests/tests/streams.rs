@@ -112,12 +112,9 @@ async fn serve_keeps_the_rate_limit_figures_for_status() {
     let standin = StandIn::start(Reply::Replay("text")).await;
     let byok = Byok::signed_in(&standin).await;
     let home = byok.home.clone();
-    let body = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat())
-        .send()
+    let body = byok
+        .post("/v1/chat/completions", &chat())
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -143,12 +140,7 @@ async fn a_silent_upstream_gets_keep_alive_comments() {
     let mut settings = Byok::settings(&home, &standin);
     settings.keep_alive = Duration::from_millis(50);
     let byok = Byok::start(home, settings).await;
-    let response = reqwest::Client::new()
-        .post(byok.at("/v1/chat/completions"))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
+    let response = byok.post("/v1/chat/completions", &chat()).await;
     let mut body = response.bytes_stream();
     let mut seen = String::new();
     while let Some(chunk) = body.next().await {
