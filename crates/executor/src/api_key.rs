@@ -6,13 +6,14 @@ use std::sync::atomic::Ordering;
 use byok_translate::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};
 use byok_types::{ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret};
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::CodexExecutor;
 use crate::failure::translate_error;
 use crate::send::Sender;
 use crate::stream::{Passthrough, Protocol, Translated, shaped};
+use crate::upstream::UpstreamResponse;
 
 /// The account name API-key answers are recorded under in the rate-limit store.
 pub const API_KEY_ACCOUNT: &str = "api-key";
@@ -102,7 +103,7 @@ impl CodexExecutor {
 
     /// POSTs `body` to `{base}{path}` with the key, adding `prompt_cache_key` unless the client
     /// sent one; retried as the policy says.
-    async fn api_key_post(&self, path: &str, body: &mut Value) -> Result<reqwest::Response> {
+    async fn api_key_post(&self, path: &str, body: &mut Value) -> Result<UpstreamResponse> {
         let key = self
             .api_key
             .as_ref()
@@ -124,7 +125,7 @@ impl CodexExecutor {
     /// The caller's answer: the stream passed through byte for byte, or the JSON object.
     async fn api_key_answer(
         &self,
-        response: reqwest::Response,
+        response: UpstreamResponse,
         stream: bool,
         protocol: Protocol,
     ) -> Result<ProviderResponse> {

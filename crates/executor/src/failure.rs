@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use byok_types::ByokError;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use hyper::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 
 /// The parts of an OpenAI / Codex error body that decide what byok does.
@@ -118,7 +118,7 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use hyper::header::HeaderValue;
 
     fn headers(retry_after: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

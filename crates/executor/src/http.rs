@@ -1,16 +1,23 @@
-//! The one shared HTTP client every upstream request goes through.
+//! The shared HTTP clients: the upstream one every model request goes through, and a reqwest
+//! one for whoever shares it (sign-in, token refresh).
 
 use std::time::Duration;
 
 use byok_types::{ByokError, Result};
+
+use crate::upstream::Upstream;
 
 /// How long to wait for a TCP + TLS connection before calling the upstream unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle pooled connection is kept for the next request.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// A cheap-to-clone handle on one shared `reqwest::Client` (rustls, HTTP/2, connection pooling,
-/// connect timeout), so every request reuses warm connections to the upstream.
+/// A cheap-to-clone handle on the shared HTTP clients, so every request reuses warm connections.
+///
+/// Model requests (OpenAI, Codex) go through a pooled hyper client (rustls with Mozilla's roots,
+/// HTTP/2 by ALPN, 10 s connect timeout, `TCP_NODELAY`) whose HTTP/1 read buffer is fixed at
+/// 16 KiB per connection, which keeps memory flat with many open streams. The `reqwest::Client`
+/// ([`client`](Self::client)) is for the sign-in code that shares this handle.
 ///
 /// The idle-read timeout is not a client setting: each [`CodexExecutor`](crate::CodexExecutor)
 /// applies its own (`idle_timeout`) while it waits for the answer's head and for every chunk.
@@ -24,10 +31,11 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Clone, Debug)]
 pub struct ProviderHttp {
     client: reqwest::Client,
+    upstream: Upstream,
 }
 
 impl ProviderHttp {
-    /// A client with sensible defaults: rustls, HTTP/2 when the server offers it, pooled
+    /// Clients with sensible defaults: rustls, HTTP/2 when the server offers it, pooled
     /// connections, a 10 s connect timeout and TCP keep-alive.
     pub fn new() -> Result<Self> {
         let client = reqwest::Client::builder()
@@ -38,40 +46,31 @@ impl ProviderHttp {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ByokError::Config(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self::with_client(client))
     }
 
-    /// Uses a client built elsewhere (e.g. shared with the sign-in code, or with a proxy set).
+    /// Shares a `reqwest::Client` built elsewhere (e.g. the sign-in code's) as
+    /// [`client`](Self::client); model requests still go through byok's own upstream client.
     pub fn with_client(client: reqwest::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            upstream: Upstream::new(),
+        }
     }
 
-    /// The underlying client.
+    /// The shared `reqwest::Client`, for sign-in and token refresh.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// The client model requests go through.
+    pub(crate) fn upstream(&self) -> &Upstream {
+        &self.upstream
     }
 }
 
 impl From<reqwest::Client> for ProviderHttp {
     fn from(client: reqwest::Client) -> Self {
         Self::with_client(client)
-    }
-}
-
-/// Names a transport failure in byok's terms: a timeout, or an upstream that cannot be reached.
-pub(crate) fn transport_error(err: &reqwest::Error) -> ByokError {
-    // The cause ("connection refused") says more than reqwest's own message; neither ever
-    // holds a header or a body.
-    let detail =
-        std::error::Error::source(err).map_or_else(|| err.to_string(), ToString::to_string);
-    // A connect timeout is both: the upstream is unreachable, which is worth another try.
-    if err.is_connect() {
-        ByokError::Unreachable(format!(
-            "connection failed ({detail}); check the base URL and your network"
-        ))
-    } else if err.is_timeout() {
-        ByokError::Timeout(format!("no answer from the upstream in time ({detail})"))
-    } else {
-        ByokError::Unreachable(format!("the request failed ({detail})"))
     }
 }

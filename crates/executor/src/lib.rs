@@ -10,6 +10,7 @@ mod pool;
 mod retry;
 mod send;
 mod stream;
+mod upstream;
 
 pub use api_key::{API_KEY_ACCOUNT, prompt_cache_key};
 pub use byok_translate::ReasoningMode;

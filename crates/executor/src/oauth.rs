@@ -8,7 +8,7 @@ use byok_translate::{
 use byok_types::{ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result};
 use bytes::Bytes;
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
 use crate::CodexExecutor;
@@ -16,6 +16,7 @@ use crate::failure::{says_model_unsupported, seconds_until, translate_error, uni
 use crate::pool::Turn;
 use crate::send::Sender;
 use crate::stream::{Protocol, Translated, broken, cut_short, idle_timeout, shaped};
+use crate::upstream::UpstreamResponse;
 
 /// What a user with no credentials at all is told.
 const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT account), \
@@ -85,7 +86,7 @@ impl CodexExecutor {
     }
 
     /// Reads a whole Codex stream into one `response` object (its output built from the items).
-    async fn collect(&self, response: reqwest::Response) -> Result<Value> {
+    async fn collect(&self, response: UpstreamResponse) -> Result<Value> {
         let mut body = response.bytes_stream();
         let mut collector = ResponseCollector::new();
         loop {
@@ -107,7 +108,7 @@ impl CodexExecutor {
 
     /// POSTs a Codex request with the next account in turn; an account at its usage limit rests
     /// and the request goes to the next one.
-    async fn codex_post(&self, mut body: Value, model: &str) -> Result<reqwest::Response> {
+    async fn codex_post(&self, mut body: Value, model: &str) -> Result<UpstreamResponse> {
         // What the backend demands, whatever the translation produced.
         if let Some(map) = body.as_object_mut() {
             map.insert("stream".into(), Value::Bool(true));
@@ -170,7 +171,7 @@ impl CodexExecutor {
         account: &str,
         session: &str,
         body: &Bytes,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<UpstreamResponse> {
         let token = self.auth.get_token_for(account).await?;
         match self.codex_post_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
@@ -188,7 +189,7 @@ impl CodexExecutor {
         token: &OAuthToken,
         session: &str,
         body: &Bytes,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<UpstreamResponse> {
         let headers = self.codex_headers(token, session)?;
         let url = format!("{}/responses", self.base_url());
         let sender = Sender {

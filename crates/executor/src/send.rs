@@ -2,11 +2,11 @@
 
 use byok_types::{ByokError, ProviderId, Result};
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::HeaderMap;
 
 use crate::CodexExecutor;
 use crate::failure::upstream_error;
-use crate::http::transport_error;
+use crate::upstream::{UpstreamResponse, body_error};
 
 /// The most of an error body byok keeps for the client.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -27,17 +27,11 @@ impl CodexExecutor {
         headers: HeaderMap,
         body: Bytes,
         sender: Sender<'_>,
-    ) -> Result<reqwest::Response> {
-        let request = self
-            .http
-            .client()
-            .post(url)
-            .headers(headers)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
-        let response = match tokio::time::timeout(self.idle_timeout, request.send()).await {
+    ) -> Result<UpstreamResponse> {
+        let request = self.http.upstream().post_json(url, headers, body);
+        let response = match tokio::time::timeout(self.idle_timeout, request).await {
             Ok(Ok(response)) => response,
-            Ok(Err(err)) => return Err(transport_error(&err)),
+            Ok(Err(err)) => return Err(err),
             Err(_) => {
                 return Err(ByokError::Timeout(format!(
                     "the upstream did not answer within {} ms",
@@ -66,7 +60,7 @@ impl CodexExecutor {
     }
 
     /// A failed answer's body, as text, cut at [`MAX_ERROR_BODY`]; empty if it does not come.
-    async fn read_error_body(&self, response: reqwest::Response) -> String {
+    async fn read_error_body(&self, response: UpstreamResponse) -> String {
         match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
             Ok(Ok(bytes)) => {
                 let bytes = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
@@ -77,10 +71,10 @@ impl CodexExecutor {
     }
 
     /// The whole body of a 2xx answer that is not a stream, as JSON.
-    pub(crate) async fn read_json(&self, response: reqwest::Response) -> Result<serde_json::Value> {
+    pub(crate) async fn read_json(&self, response: UpstreamResponse) -> Result<serde_json::Value> {
         let bytes = match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
             Ok(Ok(bytes)) => bytes,
-            Ok(Err(err)) => return Err(transport_error(&err)),
+            Ok(Err(err)) => return Err(body_error(&err)),
             Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
         };
         serde_json::from_slice(&bytes).map_err(|e| {

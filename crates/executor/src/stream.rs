@@ -153,9 +153,8 @@ pub(crate) fn cut_short() -> ByokError {
 }
 
 /// The error of a stream whose connection broke.
-pub(crate) fn broken(err: &reqwest::Error) -> ByokError {
-    let detail =
-        std::error::Error::source(err).map_or_else(|| err.to_string(), ToString::to_string);
+pub(crate) fn broken(err: &hyper::Error) -> ByokError {
+    let detail = crate::upstream::describe(err);
     ByokError::BadGateway(format!(
         "the upstream connection broke mid-stream ({detail}); try again"
     ))
@@ -174,7 +173,7 @@ pub(crate) fn idle_timeout(idle: Duration) -> ByokError {
 pub(crate) fn shaped<S, B>(body: B, shape: S, idle: Duration, protocol: Protocol) -> ByteStream
 where
     S: Shape,
-    B: Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    B: Stream<Item = std::result::Result<Bytes, hyper::Error>> + Send + 'static,
 {
     struct State<S, B> {
         body: std::pin::Pin<Box<B>>,
