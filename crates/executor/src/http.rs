@@ -16,7 +16,7 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 ///
 /// Model requests (OpenAI, Codex) go through a pooled hyper client (rustls with Mozilla's roots,
 /// HTTP/2 by ALPN, 10 s connect timeout, `TCP_NODELAY`) whose HTTP/1 read buffer is fixed at
-/// 16 KiB per connection, which keeps memory flat with many open streams. The `reqwest::Client`
+/// 8 KiB per connection, which bounds the memory each open stream holds. The `reqwest::Client`
 /// ([`client`](Self::client)) is for the sign-in code that shares this handle.
 ///
 /// The idle-read timeout is not a client setting: each [`CodexExecutor`](crate::CodexExecutor)

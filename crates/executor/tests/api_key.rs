@@ -215,3 +215,74 @@ async fn a_rate_limit_is_reported_with_retry_after_and_its_headers_recorded() {
     let snapshot = limits.get(ProviderId::OpenAi, API_KEY_ACCOUNT).unwrap();
     assert_eq!(snapshot.number("x-ratelimit-remaining-requests"), Some(0.0));
 }
+
+#[tokio::test]
+async fn events_far_larger_than_a_read_buffer_pass_through_whole() {
+    // A 200 KB event takes many reads of the fixed upstream read buffer; none of it may be lost.
+    let text = "long answer ".repeat(200_000 / 12);
+    let event = json!({
+        "id": "chatcmpl-3",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]
+    });
+    let body = format!("data: {event}\n\ndata: [DONE]\n\n");
+    let upstream = StandIn::start(vec![Reply::Sse(body.clone())]).await;
+    let (executor, _keep) = api_key_executor(&upstream, KEY).await;
+    let req = ChatRequest::from_value(json!({
+        "model": "gpt-4.1",
+        "stream": true,
+        "messages": [{"role": "user", "content": "Write a lot"}]
+    }))
+    .unwrap();
+
+    let sse = stream_text(executor.chat(req).await.unwrap()).await;
+
+    assert_eq!(sse, body);
+}
+
+#[tokio::test]
+async fn a_large_answer_head_is_read_and_its_rate_limit_headers_recorded() {
+    // Some 5 KB of headers, more than real upstream heads carry: they must fit the fixed
+    // upstream read buffer.
+    let headers: Vec<(&'static str, String)> = [
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-tokens",
+        "x-request-id",
+        "openai-organization",
+        "cf-ray",
+        "set-cookie",
+        "x-envoy-upstream-service-time",
+    ]
+    .into_iter()
+    .map(|name| (name, "7".repeat(600)))
+    .chain([("x-ratelimit-remaining-requests", "3".to_owned())])
+    .collect();
+    let body = r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#;
+    let upstream = StandIn::start(vec![Reply::StatusWith(429, body.into(), headers)]).await;
+    let issuer = Issuer::start().await;
+    let nobody = signed_in(&[], &issuer).await;
+    let limits = Arc::new(RateLimitStore::default());
+    let executor = CodexExecutor::builder()
+        .http(ProviderHttp::new().unwrap())
+        .auth(nobody.auth.clone())
+        .api_key(KEY)
+        .base_url(upstream.url.clone())
+        .ratelimit(limits.clone())
+        .retry(fast_retries())
+        .build();
+    let req = ChatRequest::from_value(json!({
+        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
+    }))
+    .unwrap();
+
+    let err = executor.chat(req).await.unwrap_err();
+
+    assert_eq!(err.status(), 429);
+    assert_eq!(
+        err.to_openai_json()["error"]["message"],
+        "Rate limit reached"
+    );
+    let snapshot = limits.get(ProviderId::OpenAi, API_KEY_ACCOUNT).unwrap();
+    assert_eq!(snapshot.number("x-ratelimit-remaining-requests"), Some(3.0));
+}
