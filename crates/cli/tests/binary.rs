@@ -1,47 +1,17 @@
 //! The `byok` binary as a user runs it, with its state in temporary directories and every
 //! upstream address pointed at 127.0.0.1.
 
+mod common;
+
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// A `byok` command with its homes in `dirs` and nothing inherited that could change its mode.
-fn byok(dirs: &TempDir) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_byok"));
-    command
-        .env("BYOK_HOME", dirs.path().join("byok"))
-        .env("CODEX_HOME", dirs.path().join("codex"))
-        // Nothing listens there: no test traffic can leave this machine.
-        .env(
-            "BYOK_CODEX_BASE_URL",
-            "http://127.0.0.1:9/backend-api/codex",
-        )
-        .env("BYOK_OPENAI_BASE_URL", "http://127.0.0.1:9")
-        .env("BYOK_AUTH_ISSUER", "http://127.0.0.1:9")
-        .env("RUST_LOG", "info")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("BYOK_CLIENT_KEY")
-        .env_remove("BYOK_HOST")
-        .env_remove("BYOK_PORT")
-        .kill_on_drop(true);
-    command
-}
-
-async fn run(command: &mut Command) -> (bool, String, String) {
-    let output = command.output().await.expect("byok runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use common::{byok, run, serve};
 
 fn fake_jwt(email: &str, expires_in: i64) -> String {
     let now = SystemTime::now()
@@ -108,28 +78,7 @@ async fn help_explains_the_commands_and_where_state_lives() {
 #[tokio::test]
 async fn serve_without_credentials_starts_and_answers_401_with_instructions() {
     let dirs = tempfile::tempdir().unwrap();
-    let mut child = byok(&dirs)
-        .args(["serve", "--port", "0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = String::new();
-    let base = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("byok exited early:\n{said}"));
-        said += &line;
-        said.push('\n');
-        if let Some(at) = line
-            .find("serving the OpenAI API at ")
-            .map(|at| at + "serving the OpenAI API at ".len())
-        {
-            break line[at..].split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let (mut child, base, said) = serve(&mut byok(&dirs)).await;
     assert!(base.ends_with("/v1"), "{base}");
     assert!(said.contains("no credentials"), "{said}");
     assert!(said.contains("byok login"), "{said}");

@@ -6,7 +6,8 @@ use hyper::header::HeaderMap;
 
 use crate::CodexExecutor;
 use crate::failure::upstream_error;
-use crate::upstream::{UpstreamResponse, body_error};
+use crate::stream::broken;
+use crate::upstream::UpstreamResponse;
 
 /// The most of an error body byok keeps for the client.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -28,7 +29,7 @@ impl CodexExecutor {
         body: Bytes,
         sender: Sender<'_>,
     ) -> Result<UpstreamResponse> {
-        let request = self.http.upstream().post_json(url, headers, body);
+        let request = self.http.transport().post_json(url, headers, body);
         let response = match tokio::time::timeout(self.idle_timeout, request).await {
             Ok(Ok(response)) => response,
             Ok(Err(err)) => return Err(err),
@@ -74,7 +75,7 @@ impl CodexExecutor {
     pub(crate) async fn read_json(&self, response: UpstreamResponse) -> Result<serde_json::Value> {
         let bytes = match tokio::time::timeout(self.idle_timeout, response.bytes()).await {
             Ok(Ok(bytes)) => bytes,
-            Ok(Err(err)) => return Err(body_error(&err)),
+            Ok(Err(err)) => return Err(broken(&err)),
             Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
         };
         serde_json::from_slice(&bytes).map_err(|e| {

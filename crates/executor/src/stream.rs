@@ -9,6 +9,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
+use crate::upstream::BodyError;
+
 /// Which protocol the caller's stream speaks, for the error event that ends a broken stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Protocol {
@@ -152,11 +154,10 @@ pub(crate) fn cut_short() -> ByokError {
     ByokError::BadGateway("the upstream ended the stream before it finished; try again".into())
 }
 
-/// The error of a stream whose connection broke.
-pub(crate) fn broken(err: &hyper::Error) -> ByokError {
-    let detail = crate::upstream::describe(err);
+/// The error of an answer whose connection broke before its body was complete.
+pub(crate) fn broken(err: &BodyError) -> ByokError {
     ByokError::BadGateway(format!(
-        "the upstream connection broke mid-stream ({detail}); try again"
+        "the upstream connection broke before the answer was complete ({err}); try again"
     ))
 }
 
@@ -173,7 +174,7 @@ pub(crate) fn idle_timeout(idle: Duration) -> ByokError {
 pub(crate) fn shaped<S, B>(body: B, shape: S, idle: Duration, protocol: Protocol) -> ByteStream
 where
     S: Shape,
-    B: Stream<Item = std::result::Result<Bytes, hyper::Error>> + Send + 'static,
+    B: Stream<Item = std::result::Result<Bytes, BodyError>> + Send + 'static,
 {
     struct State<S, B> {
         body: std::pin::Pin<Box<B>>,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use byok_auth::AuthManager;
 use byok_executor::{CodexExecutor, ProviderHttp, RetryPolicy};
-use byok_types::{ByteStream, ProviderResponse, RateLimitStore};
+use byok_types::{ByteStream, ChatRequest, ProviderResponse, RateLimitStore};
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -42,6 +42,16 @@ pub fn fast_retries() -> RetryPolicy {
         max_delay: Duration::from_millis(20),
         ..RetryPolicy::default()
     }
+}
+
+/// "Hello" to `gpt-5`, streamed or not.
+pub fn hello(stream: bool) -> ChatRequest {
+    ChatRequest::from_value(serde_json::json!({
+        "model": "gpt-5",
+        "stream": stream,
+        "messages": [{"role": "user", "content": "Hello"}]
+    }))
+    .unwrap()
 }
 
 /// An OAuth-mode executor against `upstream`.

@@ -1,0 +1,85 @@
+//! The `byok` binary as the tests run it: its state in temporary directories, every upstream
+//! address pointed at 127.0.0.1, nothing inherited that could change its mode.
+
+use std::process::Stdio;
+
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// What would route byok's upstream requests through a proxy.
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// A `byok` command with its homes in `dirs` and nothing inherited that could change its mode.
+pub fn byok(dirs: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_byok"));
+    command
+        .env("BYOK_HOME", dirs.path().join("byok"))
+        .env("CODEX_HOME", dirs.path().join("codex"))
+        // Nothing listens there: no test traffic can leave this machine.
+        .env(
+            "BYOK_CODEX_BASE_URL",
+            "http://127.0.0.1:9/backend-api/codex",
+        )
+        .env("BYOK_OPENAI_BASE_URL", "http://127.0.0.1:9")
+        .env("BYOK_AUTH_ISSUER", "http://127.0.0.1:9")
+        .env("RUST_LOG", "info")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("BYOK_CLIENT_KEY")
+        .env_remove("BYOK_HOST")
+        .env_remove("BYOK_PORT")
+        .kill_on_drop(true);
+    for proxy in PROXY_VARIABLES {
+        command.env_remove(proxy);
+    }
+    command
+}
+
+/// Runs `command` to its end: (succeeded, stdout, stderr).
+pub async fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().await.expect("byok runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Starts `byok serve --port 0` from `command`; returns the process, its base URL
+/// (`http://127.0.0.1:PORT/v1`) and what it said on stderr until then.
+pub async fn serve(command: &mut Command) -> (Child, String, String) {
+    let mut child = command
+        .args(["serve", "--port", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    let base = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("byok exited early:\n{said}"));
+        said += &line;
+        said.push('\n');
+        if let Some(at) = line
+            .find("serving the OpenAI API at ")
+            .map(|at| at + "serving the OpenAI API at ".len())
+        {
+            break line[at..].split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining stderr so that byok never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, base, said)
+}

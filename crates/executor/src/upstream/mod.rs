@@ -1,0 +1,172 @@
+//! How a model request reaches the upstream: byok's lean hyper client, or a `reqwest::Client`.
+//!
+//! [`ProviderHttp::new`](crate::ProviderHttp::new) picks the lean client unless a proxy is set
+//! in the environment; a client handed in with
+//! [`ProviderHttp::with_client`](crate::ProviderHttp::with_client) is used as it is, so whatever
+//! it was built with (a proxy, extra roots) holds for model requests too.
+
+mod lean;
+
+use std::time::Duration;
+
+use byok_types::{ByokError, Result};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use http_body_util::{BodyDataStream, BodyExt};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+
+pub(crate) use lean::LeanClient;
+
+/// How long to wait for a TCP + TLS connection before calling the upstream unreachable.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle pooled connection is kept for the next request.
+pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How often an idle connection is probed, so a dead one is noticed.
+pub(crate) const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// The environment variables that route requests through a proxy (reqwest reads them too).
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Whether the environment asks for a proxy, which only the reqwest client honours.
+pub(crate) fn proxy_in_env() -> bool {
+    PROXY_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+/// The client model requests go through.
+#[derive(Clone, Debug)]
+pub(crate) enum Transport {
+    /// byok's own: a fixed, small read buffer per connection; no proxy support.
+    Lean(Box<LeanClient>),
+    /// reqwest's: proxies from the environment, or however the caller built it.
+    Reqwest(reqwest::Client),
+}
+
+impl Transport {
+    /// POSTs `body` as JSON to `url`; the answer's body is not read yet.
+    pub(crate) async fn post_json(
+        &self,
+        url: &str,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<UpstreamResponse> {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        match self {
+            Self::Lean(client) => client
+                .post(url, headers, body)
+                .await
+                .map(UpstreamResponse::Lean),
+            Self::Reqwest(client) => client
+                .post(url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map(UpstreamResponse::Reqwest)
+                .map_err(|e| reqwest_error(&e)),
+        }
+    }
+}
+
+/// An upstream's answer whose body is still on the wire.
+#[derive(Debug)]
+pub(crate) enum UpstreamResponse {
+    /// From the lean client.
+    Lean(Response<Incoming>),
+    /// From a reqwest client.
+    Reqwest(reqwest::Response),
+}
+
+impl UpstreamResponse {
+    /// The answer's status.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::Lean(response) => response.status(),
+            Self::Reqwest(response) => response.status(),
+        }
+    }
+
+    /// The answer's headers.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        match self {
+            Self::Lean(response) => response.headers(),
+            Self::Reqwest(response) => response.headers(),
+        }
+    }
+
+    /// The body chunk by chunk, as it arrives (never buffered whole).
+    pub(crate) fn bytes_stream(
+        self,
+    ) -> impl Stream<Item = std::result::Result<Bytes, BodyError>> + Send + 'static {
+        match self {
+            Self::Lean(response) => BodyDataStream::new(response.into_body())
+                .map_err(|e| BodyError::of(&e))
+                .left_stream(),
+            Self::Reqwest(response) => response
+                .bytes_stream()
+                .map_err(|e| BodyError::of(&e))
+                .right_stream(),
+        }
+    }
+
+    /// The whole body.
+    pub(crate) async fn bytes(self) -> std::result::Result<Bytes, BodyError> {
+        match self {
+            Self::Lean(response) => Ok(response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| BodyError::of(&e))?
+                .to_bytes()),
+            Self::Reqwest(response) => response.bytes().await.map_err(|e| BodyError::of(&e)),
+        }
+    }
+}
+
+/// A body read that failed: the connection broke while the body was coming.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BodyError(String);
+
+impl BodyError {
+    fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        Self(describe(err))
+    }
+}
+
+/// An error and its causes in one line (none of them ever holds a header or a body).
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
+}
+
+/// Names a reqwest failure in byok's terms: a timeout, or an upstream that cannot be reached.
+fn reqwest_error(err: &reqwest::Error) -> ByokError {
+    let detail = describe(err);
+    // A connect timeout is both: the upstream is unreachable, which is worth another try.
+    if err.is_connect() {
+        ByokError::Unreachable(format!(
+            "connection failed ({detail}); check the base URL and your network"
+        ))
+    } else if err.is_timeout() {
+        ByokError::Timeout(format!("no answer from the upstream in time ({detail})"))
+    } else {
+        ByokError::Unreachable(format!("the request failed ({detail})"))
+    }
+}
