@@ -1,13 +1,16 @@
 //! Upstream bodies turned into the caller's `ByteStream` as they arrive: passed through or
 //! translated, with an idle-read timeout, and always ending with a terminal event.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use byok_translate::SseTranslator;
 use byok_types::{ByokError, ByteStream};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde_json::json;
+use tokio::time::{Instant, Sleep};
 
 use crate::upstream::BodyError;
 
@@ -44,7 +47,7 @@ impl Protocol {
 }
 
 /// What happens to the upstream's bytes on their way to the caller.
-pub(crate) trait Shape: Send + 'static {
+pub(crate) trait Shape: Send + Unpin + 'static {
     /// Bytes to send for one upstream chunk (possibly empty).
     fn feed(&mut self, input: Bytes) -> Bytes;
     /// Bytes to send once the upstream ended cleanly: an error event if the stream was cut.
@@ -135,7 +138,7 @@ impl Shape for Passthrough {
 /// Bytes translated by one of byok-translate's incremental translators.
 pub(crate) struct Translated<T>(pub(crate) T);
 
-impl<T: SseTranslator + Send + 'static> Shape for Translated<T> {
+impl<T: SseTranslator + Send + Unpin + 'static> Shape for Translated<T> {
     fn feed(&mut self, input: Bytes) -> Bytes {
         let mut out = Vec::new();
         self.0.feed(&input, &mut out);
@@ -176,47 +179,85 @@ where
     S: Shape,
     B: Stream<Item = std::result::Result<Bytes, BodyError>> + Send + 'static,
 {
-    struct State<S, B> {
-        body: std::pin::Pin<Box<B>>,
-        shape: S,
-        done: bool,
-    }
-    let state = State {
+    Box::pin(Shaped {
         body: Box::pin(body),
         shape,
+        protocol,
+        idle,
+        last_chunk: Instant::now(),
+        deadline: Box::pin(tokio::time::sleep(idle)),
         done: false,
-    };
-    let stream = futures::stream::unfold(state, move |mut s| async move {
-        if s.done {
-            return None;
-        }
-        loop {
-            let out = match tokio::time::timeout(idle, s.body.next()).await {
-                Ok(Some(Ok(chunk))) => s.shape.feed(chunk),
-                Ok(None) => {
-                    s.done = true;
-                    s.shape.finish()
+    })
+}
+
+/// The stream [`shaped`] returns.
+struct Shaped<S, B> {
+    body: Pin<Box<B>>,
+    shape: S,
+    protocol: Protocol,
+    idle: Duration,
+    /// When the upstream last sent a chunk.
+    last_chunk: Instant,
+    /// Fires at or before the idle timeout. Re-armed only when it fires, not for every chunk:
+    /// a stream of many small events then costs no timer work per event.
+    deadline: Pin<Box<Sleep>>,
+    done: bool,
+}
+
+impl<S, B> Stream for Shaped<S, B>
+where
+    S: Shape,
+    B: Stream<Item = std::result::Result<Bytes, BodyError>> + Send + 'static,
+{
+    type Item = byok_types::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        while !this.done {
+            let out = match this.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.last_chunk = Instant::now();
+                    this.shape.feed(chunk)
                 }
-                Ok(Some(Err(err))) => {
-                    s.done = true;
+                Poll::Ready(None) => {
+                    this.done = true;
+                    this.shape.finish()
+                }
+                Poll::Ready(Some(Err(err))) => {
+                    this.done = true;
                     tracing::warn!(error = %err, "upstream stream broke");
-                    protocol.error_event(&broken(&err))
+                    this.protocol.error_event(&broken(&err))
                 }
-                Err(_) => {
-                    s.done = true;
-                    tracing::warn!(idle_ms = idle.as_millis(), "upstream stream went idle");
-                    protocol.error_event(&idle_timeout(idle))
+                Poll::Pending => {
+                    if !this.idle_over(cx) {
+                        return Poll::Pending;
+                    }
+                    this.done = true;
+                    tracing::warn!(idle_ms = this.idle.as_millis(), "upstream stream went idle");
+                    this.protocol.error_event(&idle_timeout(this.idle))
                 }
             };
             if !out.is_empty() {
-                return Some((Ok(out), s));
-            }
-            if s.done {
-                return None;
+                return Poll::Ready(Some(Ok(out)));
             }
         }
-    });
-    Box::pin(stream)
+        Poll::Ready(None)
+    }
+}
+
+impl<S, B> Shaped<S, B> {
+    /// Whether `idle` has passed since the last chunk; if not, the deadline is armed to wake
+    /// the task when it might have.
+    fn idle_over(&mut self, cx: &mut Context<'_>) -> bool {
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.last_chunk + self.idle;
+            if Instant::now() >= due {
+                return true;
+            }
+            self.deadline.as_mut().reset(due);
+        }
+        false
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! OpenAI-shaped error event. When the client hangs up, hyper drops the body, and with it the
 //! upstream stream: the upstream request is cancelled at once.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -12,9 +14,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use byok_types::{ByokError, ByteStream};
 use bytes::Bytes;
-use futures::{StreamExt, stream};
+use futures::{Stream, StreamExt};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::access_log::{RequestLog, StreamEnd, TokenUsage};
 
@@ -34,14 +37,15 @@ pub(crate) fn response(
     log: RequestLog,
 ) -> Response {
     log.set_streamed();
-    let state = Relay {
+    let body = Relay {
         upstream: Some(upstream),
         keep_alive,
-        cut,
+        last_sent: Instant::now(),
+        silence: Box::pin(tokio::time::sleep(keep_alive)),
+        cut: Box::pin(cut.cancelled_owned()),
         sniffer: UsageSniffer::default(),
         log,
     };
-    let body = stream::unfold(state, Relay::next_chunk);
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
@@ -55,44 +59,78 @@ pub(crate) fn response(
     response
 }
 
+/// The response body: the upstream's chunks as they come, a keep-alive comment after each
+/// `keep_alive` of silence, an error event if the stream fails or is cut.
 struct Relay {
     /// `None` once the stream has ended (after an error event).
     upstream: Option<ByteStream>,
     keep_alive: Duration,
-    cut: CancellationToken,
+    /// When the client was last sent anything.
+    last_sent: Instant,
+    /// Fires at or before the next keep-alive is due. Re-armed only when it fires, not for
+    /// every chunk: a stream of many small events then costs no timer work per event.
+    silence: Pin<Box<Sleep>>,
+    cut: Pin<Box<WaitForCancellationFutureOwned>>,
     sniffer: UsageSniffer,
     log: RequestLog,
 }
 
 impl Relay {
-    async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
-        let upstream = self.upstream.as_mut()?;
-        // `next()` is cancel-safe: a timed-out wait loses nothing.
-        let next = tokio::select! {
-            next = tokio::time::timeout(self.keep_alive, upstream.next()) => next,
-            () = self.cut.cancelled() => Ok(Some(Err(ByokError::Internal(
-                "byok is shutting down and cut this stream; send the request again".into(),
-            )))),
-        };
-        match next {
-            Err(_silent) => Some((Ok(Bytes::from_static(KEEP_ALIVE)), self)),
-            Ok(Some(Ok(bytes))) => {
-                if let Some(usage) = self.sniffer.feed(&bytes) {
-                    self.log.set_usage(usage);
-                }
-                Some((Ok(bytes), self))
-            }
-            Ok(Some(Err(err))) => {
-                tracing::warn!(error = %err, "the upstream stream failed");
-                self.upstream = None;
-                self.log.set_end(StreamEnd::Failed);
-                Some((Ok(error_event(&err)), self))
-            }
-            Ok(None) => {
-                self.log.set_end(StreamEnd::Finished);
-                None
-            }
+    /// A chunk for the client, noting when it went out and any token counts it carries.
+    fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, std::io::Error>>> {
+        self.last_sent = Instant::now();
+        if let Some(usage) = self.sniffer.feed(&bytes) {
+            self.log.set_usage(usage);
         }
+        Poll::Ready(Some(Ok(bytes)))
+    }
+
+    /// Ends the stream with `err` as its last event.
+    fn fail(&mut self, err: &ByokError) -> Poll<Option<Result<Bytes, std::io::Error>>> {
+        self.upstream = None;
+        self.log.set_end(StreamEnd::Failed);
+        Poll::Ready(Some(Ok(error_event(err))))
+    }
+}
+
+impl Stream for Relay {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(upstream) = this.upstream.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if this.cut.as_mut().poll(cx).is_ready() {
+            return this.fail(&ByokError::Internal(
+                "byok is shutting down and cut this stream; send the request again".into(),
+            ));
+        }
+        match upstream.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(bytes))) => return this.send(bytes),
+            Poll::Ready(Some(Err(err))) => {
+                tracing::warn!(error = %err, "the upstream stream failed");
+                return this.fail(&err);
+            }
+            Poll::Ready(None) => {
+                this.upstream = None;
+                this.log.set_end(StreamEnd::Finished);
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        // The upstream is silent: a keep-alive once `keep_alive` has passed since the last send.
+        while this.silence.as_mut().poll(cx).is_ready() {
+            let due = this.last_sent + this.keep_alive;
+            let now = Instant::now();
+            if now >= due {
+                this.last_sent = now;
+                this.silence.as_mut().reset(now + this.keep_alive);
+                return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+            }
+            this.silence.as_mut().reset(due);
+        }
+        Poll::Pending
     }
 }
 
