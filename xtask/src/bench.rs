@@ -21,34 +21,45 @@ const FIXTURE: &str = "crates/translate/tests/data/text.sse";
 const PACE_MS: &str = "5";
 /// (concurrent streams, requests) of the streaming scenarios.
 const STREAMING: [(usize, usize); 4] = [(1, 50), (50, 1000), (200, 2000), (1000, 5000)];
+/// (concurrent streams, requests) of the burst scenario.
+const BURST: (usize, usize) = (200, 2000);
 /// (concurrent clients, requests) of the non-streaming scenario.
 const NON_STREAMING: (usize, usize) = (50, 20_000);
+/// Over how long the clients of the paced scenarios start (about one replayed stream's
+/// length): the requests then arrive spread out, as independent clients' do.
+const SPREAD_MS: u64 = 100;
 
 /// Runs the benchmark and prints the table.
 ///
 /// `args` may hold `--only NAMES`: a comma-separated list of the scenarios to run, named
-/// `stream-1`, `stream-50`, `stream-200`, `stream-1000` and `non-stream` (default: all); and
-/// `--spread-ms S`: the clients start their measured requests spread over S ms instead of all
-/// at once (by default they all start together, and since every stream lasts as long, they
-/// stay in step: each round of requests reaches byok as one burst).
+/// `stream-1`, `stream-50`, `stream-200`, `stream-1000`, `burst-200` and `non-stream` (default:
+/// all); and `--spread-ms S`: the paced scenarios' clients start over S ms (default
+/// [`SPREAD_MS`]). In `burst-200` they all start at once, and since every replayed stream
+/// lasts as long, they stay in step: each round of 200 requests reaches byok in the same
+/// millisecond.
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = Options::parse(args)?;
-    let bench = Bench::prepare(options.spread_ms)?;
+    let bench = Bench::prepare()?;
     let mut rows = Vec::new();
-    let streaming: Vec<(usize, usize)> = STREAMING
+    let mut streaming: Vec<(&'static str, usize, usize, u64)> = STREAMING
         .into_iter()
         .filter(|(concurrency, _)| options.wants(&format!("stream-{concurrency}")))
+        .map(|(concurrency, requests)| ("stream, paced", concurrency, requests, options.spread_ms))
         .collect();
+    if options.wants("burst-200") {
+        streaming.push(("stream, burst", BURST.0, BURST.1, 0));
+    }
     if !streaming.is_empty() {
         let (paced, byok) = bench.start(PACE_MS)?;
-        for (concurrency, requests) in streaming {
+        for (scenario, concurrency, requests, spread_ms) in streaming {
             let load = Load {
                 concurrency,
                 requests,
+                spread_ms,
                 chat_body: &bench.bodies.chat_stream,
                 expect: "[DONE]",
             };
-            rows.push(bench.measure("stream, paced", &paced, &byok, &load)?);
+            rows.push(bench.measure(scenario, &paced, &byok, &load)?);
         }
     }
     if options.wants("non-stream") {
@@ -57,13 +68,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let load = Load {
             concurrency,
             requests,
+            spread_ms: 0,
             chat_body: &bench.bodies.chat_whole,
             expect: "chat.completion",
         };
         rows.push(bench.measure("non-stream", &fast, &byok, &load)?);
     }
     print!("{}", table(&rows));
-    let report = json!({ "fixture": FIXTURE, "pace_ms": PACE_MS, "spread_ms": options.spread_ms, "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>() });
+    let report = json!({ "fixture": FIXTURE, "pace_ms": PACE_MS, "paced_spread_ms": options.spread_ms, "burst_spread_ms": 0, "rows": rows.iter().map(Row::to_json).collect::<Vec<_>>() });
     let path = bench.work.join("proxy.json");
     std::fs::write(
         &path,
@@ -86,21 +98,21 @@ struct Bench {
     work: PathBuf,
     bodies: Bodies,
     codex_home: PathBuf,
-    /// `--spread-ms` of every load.
-    spread_ms: u64,
 }
 
 /// One load: how many clients, how many requests, what byok is sent and must answer.
 struct Load<'a> {
     concurrency: usize,
     requests: usize,
+    /// Over how many ms the clients start.
+    spread_ms: u64,
     chat_body: &'a Path,
     expect: &'static str,
 }
 
 impl Bench {
     /// Builds the release binaries and writes the request bodies and the sign-in.
-    fn prepare(spread_ms: u64) -> Result<Self, String> {
+    fn prepare() -> Result<Self, String> {
         let root = workspace_root();
         shell::run(&mut cargo(&[
             "build",
@@ -122,7 +134,6 @@ impl Bench {
             bodies: Bodies::write(&work)?,
             codex_home: crate::bench_auth::write_codex_home(&work)?,
             work,
-            spread_ms,
         })
     }
 
@@ -179,7 +190,7 @@ impl Bench {
                     "--expect",
                     expect,
                     "--spread-ms",
-                    &self.spread_ms.to_string(),
+                    &load.spread_ms.to_string(),
                 ]),
         )?;
         serde_json::from_str(out.trim())
@@ -194,17 +205,18 @@ struct Options {
 }
 
 impl Options {
-    const NAMES: [&str; 5] = [
+    const NAMES: [&str; 6] = [
         "stream-1",
         "stream-50",
         "stream-200",
         "stream-1000",
+        "burst-200",
         "non-stream",
     ];
 
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut names = Vec::new();
-        let mut spread_ms = 0;
+        let mut spread_ms = SPREAD_MS;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {

@@ -44,7 +44,7 @@ fn print_help() {
          that its dependency tree holds no tokio, reqwest, hyper or axum\n  \
          bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 1000 streams;\n              \
          prints a table and writes target/bench/proxy.json;\n              \
-         `--only stream-200,non-stream` runs some scenarios only;\n              \
-         `--spread-ms 100` spreads the clients' starts over 100 ms"
+         `--only stream-200,burst-200` runs some scenarios only;\n              \
+         `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms)"
     );
 }
