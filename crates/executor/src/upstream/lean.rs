@@ -10,6 +10,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::{Method, Request, Response, Uri};
+use hyper_rustls::builderstates::WantsSchemes;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -32,13 +33,17 @@ pub(crate) struct LeanClient {
 impl LeanClient {
     /// The client, with the same timeouts as byok's reqwest client.
     pub(crate) fn new() -> Self {
+        Self::over(HttpsConnectorBuilder::new().with_webpki_roots())
+    }
+
+    /// The client, trusting the roots `tls` was given.
+    fn over(tls: HttpsConnectorBuilder<WantsSchemes>) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
         tcp.set_keepalive(Some(TCP_KEEPALIVE));
         tcp.set_nodelay(true);
-        let https = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+        let https = tls
             .https_or_http()
             .enable_http1()
             .enable_http2()
@@ -85,5 +90,94 @@ fn transport_error(err: &hyper_util::client::legacy::Error) -> ByokError {
         ))
     } else {
         ByokError::Unreachable(format!("the request failed ({detail})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use http_body_util::BodyExt;
+    use hyper::Version;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use hyper_util::server::conn::auto;
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    use super::*;
+
+    /// An HTTPS server on 127.0.0.1 with a fresh self-signed certificate for `localhost`,
+    /// offering h2 and http/1.1 by ALPN; every answer names the HTTP version it went over.
+    async fn https_server() -> (u16, CertificateDer<'static>) {
+        let signed = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = signed.cert.der().clone();
+        let key =
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signed.signing_key.serialize_der()));
+        let mut config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = service_fn(|request: Request<Incoming>| async move {
+                        let body = format!("data: {:?}\n\n", request.version());
+                        Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
+                            body,
+                        ))))
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (port, cert)
+    }
+
+    #[tokio::test]
+    async fn https_upstreams_are_reached_over_tls_and_http2() {
+        let (port, cert) = https_server().await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = LeanClient::over(HttpsConnectorBuilder::new().with_tls_config(tls));
+        let url = format!("https://localhost:{port}/responses");
+        // The second request goes over the pooled connection.
+        for _ in 0..2 {
+            let response = client
+                .post(&url, HeaderMap::new(), Bytes::from_static(b"{}"))
+                .await
+                .unwrap();
+            assert_eq!(response.version(), Version::HTTP_2);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, "data: HTTP/2.0\n\n");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_is_refused_with_a_clear_error() {
+        let (port, _) = https_server().await;
+        let url = format!("https://localhost:{port}/responses");
+
+        let err = LeanClient::new()
+            .post(&url, HeaderMap::new(), Bytes::new())
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.status(), 502);
+        let message = err.to_string();
+        assert!(message.contains("certificate"), "{message}");
     }
 }
