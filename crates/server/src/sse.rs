@@ -41,6 +41,7 @@ pub(crate) fn response(
         upstream: Some(upstream),
         keep_alive,
         last_sent: Instant::now(),
+        tail: EventTail::default(),
         silence: Box::pin(tokio::time::sleep(keep_alive)),
         cut: Box::pin(cut.cancelled_owned()),
         sniffer: UsageSniffer::default(),
@@ -67,6 +68,8 @@ struct Relay {
     keep_alive: Duration,
     /// When the client was last sent anything.
     last_sent: Instant,
+    /// The end of what was sent: a keep-alive may only go between two events.
+    tail: EventTail,
     /// Fires at or before the next keep-alive is due. Re-armed only when it fires, not for
     /// every chunk: a stream of many small events then costs no timer work per event.
     silence: Pin<Box<Sleep>>,
@@ -79,6 +82,7 @@ impl Relay {
     /// A chunk for the client, noting when it went out and any token counts it carries.
     fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, std::io::Error>>> {
         self.last_sent = Instant::now();
+        self.tail.push(&bytes);
         if let Some(usage) = self.sniffer.feed(&bytes) {
             self.log.set_usage(usage);
         }
@@ -121,16 +125,45 @@ impl Stream for Relay {
         }
         // The upstream is silent: a keep-alive once `keep_alive` has passed since the last send.
         while this.silence.as_mut().poll(cx).is_ready() {
-            let due = this.last_sent + this.keep_alive;
             let now = Instant::now();
-            if now >= due {
+            let due = this.last_sent + this.keep_alive;
+            if now < due {
+                this.silence.as_mut().reset(due);
+                continue;
+            }
+            this.silence.as_mut().reset(now + this.keep_alive);
+            // Inside an event (the upstream paused mid-event), a comment line would break it.
+            if this.tail.between_events() {
                 this.last_sent = now;
-                this.silence.as_mut().reset(now + this.keep_alive);
                 return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
             }
-            this.silence.as_mut().reset(due);
         }
         Poll::Pending
+    }
+}
+
+/// The last bytes sent, enough to tell whether they ended an event.
+struct EventTail([u8; 4]);
+
+impl Default for EventTail {
+    /// Nothing sent yet: between events.
+    fn default() -> Self {
+        Self(*b"\r\n\r\n")
+    }
+}
+
+impl EventTail {
+    fn push(&mut self, bytes: &[u8]) {
+        for &byte in &bytes[bytes.len().saturating_sub(4)..] {
+            self.0.rotate_left(1);
+            self.0[3] = byte;
+        }
+    }
+
+    /// Whether the bytes sent end with a blank line (`\n\n`, `\r\r` or `\r\n\r\n`).
+    fn between_events(&self) -> bool {
+        let last = &self.0[2..];
+        last == b"\n\n" || last == b"\r\r" || self.0 == *b"\r\n\r\n"
     }
 }
 
@@ -198,6 +231,24 @@ fn usage_in_line(line: &[u8]) -> Option<TokenUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_whether_the_bytes_sent_ended_an_event() {
+        let mut tail = EventTail::default();
+        assert!(tail.between_events());
+        for (chunk, between) in [
+            (&b"data: {\"a\":"[..], false),
+            (b"1}\n", false),
+            (b"\n", true),
+            (b"data: x\r\n", false),
+            (b"\r\n", true),
+            (b"data: y\r\r", true),
+            (b": comment\n", false),
+        ] {
+            tail.push(chunk);
+            assert_eq!(tail.between_events(), between, "after {chunk:?}");
+        }
+    }
 
     #[test]
     fn skips_an_overlong_line_and_reads_the_next() {

@@ -94,6 +94,38 @@ async fn streams_bytes_as_they_come_with_keep_alives_while_silent() {
 }
 
 #[tokio::test]
+async fn no_keep_alive_breaks_an_event_the_upstream_paused_in() {
+    let server = Server::start(ServerConfig {
+        keep_alive: Duration::from_millis(10),
+        ..ServerConfig::default()
+    })
+    .await;
+    let (tx, _dropped, stream) = channel_stream();
+    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .json(&chat_body(true))
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+
+    tx.send(Ok(Bytes::from_static(b"data: {\"n\":"))).unwrap();
+    assert_eq!(&body.next().await.unwrap().unwrap()[..], b"data: {\"n\":");
+    // Ten keep-alive periods of silence inside the event.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tx.send(Ok(Bytes::from_static(b"1}\n\n"))).unwrap();
+    assert_eq!(&body.next().await.unwrap().unwrap()[..], b"1}\n\n");
+    // Between events, keep-alives flow again.
+    assert_eq!(
+        &body.next().await.unwrap().unwrap()[..],
+        b": keep-alive\n\n"
+    );
+    drop(tx);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn an_upstream_failure_mid_stream_ends_it_with_an_error_event() {
     let server = Server::start(ServerConfig::default()).await;
     let stream: ByteStream = Box::pin(futures::stream::iter([
