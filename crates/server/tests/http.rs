@@ -26,6 +26,29 @@ fn channel_stream() -> (
     (tx, dropped_rx, Box::pin(stream))
 }
 
+/// A server with this configuration whose executor answers with a stream the test feeds;
+/// a streaming chat request sent to it, the signal that the server dropped the stream, and
+/// the answer.
+async fn streaming(
+    config: ServerConfig,
+) -> (
+    Server,
+    mpsc::UnboundedSender<byok_types::Result<Bytes>>,
+    oneshot::Receiver<()>,
+    reqwest::Response,
+) {
+    let server = Server::start(config).await;
+    let (tx, dropped, stream) = channel_stream();
+    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .json(&chat_body(true))
+        .send()
+        .await
+        .unwrap();
+    (server, tx, dropped, response)
+}
+
 #[tokio::test]
 async fn answers_a_plain_chat_request_with_the_executors_json() {
     let server = Server::start(ServerConfig::default()).await;
@@ -50,19 +73,11 @@ async fn answers_a_plain_chat_request_with_the_executors_json() {
 
 #[tokio::test]
 async fn streams_bytes_as_they_come_with_keep_alives_while_silent() {
-    let server = Server::start(ServerConfig {
+    let (server, tx, _dropped, response) = streaming(ServerConfig {
         keep_alive: Duration::from_millis(20),
         ..ServerConfig::default()
     })
     .await;
-    let (tx, _dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let response = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .json(&chat_body(true))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");
@@ -95,19 +110,11 @@ async fn streams_bytes_as_they_come_with_keep_alives_while_silent() {
 
 #[tokio::test]
 async fn no_keep_alive_breaks_an_event_the_upstream_paused_in() {
-    let server = Server::start(ServerConfig {
+    let (server, tx, _dropped, response) = streaming(ServerConfig {
         keep_alive: Duration::from_millis(10),
         ..ServerConfig::default()
     })
     .await;
-    let (tx, _dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let response = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .json(&chat_body(true))
-        .send()
-        .await
-        .unwrap();
     let mut body = response.bytes_stream();
 
     tx.send(Ok(Bytes::from_static(b"data: {\"n\":"))).unwrap();
@@ -152,15 +159,7 @@ async fn an_upstream_failure_mid_stream_ends_it_with_an_error_event() {
 
 #[tokio::test]
 async fn a_client_that_hangs_up_drops_the_upstream_stream() {
-    let server = Server::start(ServerConfig::default()).await;
-    let (tx, dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let response = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .json(&chat_body(true))
-        .send()
-        .await
-        .unwrap();
+    let (server, tx, dropped, response) = streaming(ServerConfig::default()).await;
     tx.send(Ok(Bytes::from_static(b"data: {\"n\":1}\n\n")))
         .unwrap();
     let mut body = response.bytes_stream();
@@ -268,15 +267,7 @@ async fn lists_models_and_finds_one_by_id() {
 
 #[tokio::test]
 async fn shutdown_lets_a_running_stream_finish() {
-    let server = Server::start(ServerConfig::default()).await;
-    let (tx, _dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let response = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .json(&chat_body(true))
-        .send()
-        .await
-        .unwrap();
+    let (server, tx, _dropped, response) = streaming(ServerConfig::default()).await;
     tx.send(Ok(Bytes::from_static(b"data: 1\n\n"))).unwrap();
     let mut body = response.bytes_stream();
     body.next().await.unwrap().unwrap();
@@ -297,20 +288,12 @@ async fn shutdown_lets_a_running_stream_finish() {
 
 #[tokio::test]
 async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
-    let server = Server::start(ServerConfig {
+    let (server, _tx, dropped, response) = streaming(ServerConfig {
         shutdown_grace: Duration::from_millis(50),
         keep_alive: Duration::from_millis(10),
         ..ServerConfig::default()
     })
     .await;
-    let (_tx, dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
-    let response = reqwest::Client::new()
-        .post(server.url("/v1/chat/completions"))
-        .json(&chat_body(true))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(response.status(), 200);
     server.stop().await.unwrap();
     dropped.await.ok();
