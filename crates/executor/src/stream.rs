@@ -6,11 +6,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use byok_translate::SseTranslator;
-use byok_types::{ByokError, ByteStream};
+use byok_types::{ByokError, ByteStream, Silence};
 use bytes::Bytes;
 use futures::Stream;
 use serde_json::json;
-use tokio::time::{Instant, Sleep};
 
 use crate::upstream::BodyError;
 
@@ -183,9 +182,7 @@ where
         body: Box::pin(body),
         shape,
         protocol,
-        idle,
-        last_chunk: Instant::now(),
-        deadline: Box::pin(tokio::time::sleep(idle)),
+        idle: Silence::new(idle),
         done: false,
     })
 }
@@ -195,12 +192,8 @@ struct Shaped<S, B> {
     body: Pin<Box<B>>,
     shape: S,
     protocol: Protocol,
-    idle: Duration,
-    /// When the upstream last sent a chunk.
-    last_chunk: Instant,
-    /// Fires at or before the idle timeout. Re-armed only when it fires, not for every chunk:
-    /// a stream of many small events then costs no timer work per event.
-    deadline: Pin<Box<Sleep>>,
+    /// The idle timeout: a whole period without a chunk ends the stream.
+    idle: Silence,
     done: bool,
 }
 
@@ -216,7 +209,7 @@ where
         while !this.done {
             let out = match this.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.last_chunk = Instant::now();
+                    this.idle.heard();
                     this.shape.feed(chunk)
                 }
                 Poll::Ready(None) => {
@@ -229,12 +222,13 @@ where
                     this.protocol.error_event(&broken(&err))
                 }
                 Poll::Pending => {
-                    if !this.idle_over(cx) {
+                    if this.idle.poll_quiet(cx).is_pending() {
                         return Poll::Pending;
                     }
                     this.done = true;
-                    tracing::warn!(idle_ms = this.idle.as_millis(), "upstream stream went idle");
-                    this.protocol.error_event(&idle_timeout(this.idle))
+                    let idle = this.idle.period();
+                    tracing::warn!(idle_ms = idle.as_millis(), "upstream stream went idle");
+                    this.protocol.error_event(&idle_timeout(idle))
                 }
             };
             if !out.is_empty() {
@@ -242,21 +236,6 @@ where
             }
         }
         Poll::Ready(None)
-    }
-}
-
-impl<S, B> Shaped<S, B> {
-    /// Whether `idle` has passed since the last chunk; if not, the deadline is armed to wake
-    /// the task when it might have.
-    fn idle_over(&mut self, cx: &mut Context<'_>) -> bool {
-        while self.deadline.as_mut().poll(cx).is_ready() {
-            let due = self.last_chunk + self.idle;
-            if Instant::now() >= due {
-                return true;
-            }
-            self.deadline.as_mut().reset(due);
-        }
-        false
     }
 }
 

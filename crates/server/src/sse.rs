@@ -12,11 +12,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use byok_types::{ByokError, ByteStream};
+use byok_types::{ByokError, ByteStream, Silence};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
-use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::access_log::{RequestLog, StreamEnd, TokenUsage};
@@ -39,10 +38,8 @@ pub(crate) fn response(
     log.set_streamed();
     let body = Relay {
         upstream: Some(upstream),
-        keep_alive,
-        last_sent: Instant::now(),
         tail: EventTail::default(),
-        silence: Box::pin(tokio::time::sleep(keep_alive)),
+        silence: Silence::new(keep_alive),
         cut: Box::pin(cut.cancelled_owned()),
         sniffer: UsageSniffer::default(),
         log,
@@ -65,14 +62,10 @@ pub(crate) fn response(
 struct Relay {
     /// `None` once the stream has ended (after an error event).
     upstream: Option<ByteStream>,
-    keep_alive: Duration,
-    /// When the client was last sent anything.
-    last_sent: Instant,
     /// The end of what was sent: a keep-alive may only go between two events.
     tail: EventTail,
-    /// Fires at or before the next keep-alive is due. Re-armed only when it fires, not for
-    /// every chunk: a stream of many small events then costs no timer work per event.
-    silence: Pin<Box<Sleep>>,
+    /// A keep-alive period without anything sent to the client.
+    silence: Silence,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
     sniffer: UsageSniffer,
     log: RequestLog,
@@ -81,7 +74,7 @@ struct Relay {
 impl Relay {
     /// A chunk for the client, noting when it went out and any token counts it carries.
     fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, std::io::Error>>> {
-        self.last_sent = Instant::now();
+        self.silence.heard();
         self.tail.push(&bytes);
         if let Some(usage) = self.sniffer.feed(&bytes) {
             self.log.set_usage(usage);
@@ -124,17 +117,10 @@ impl Stream for Relay {
             Poll::Pending => {}
         }
         // The upstream is silent: a keep-alive once `keep_alive` has passed since the last send.
-        while this.silence.as_mut().poll(cx).is_ready() {
-            let now = Instant::now();
-            let due = this.last_sent + this.keep_alive;
-            if now < due {
-                this.silence.as_mut().reset(due);
-                continue;
-            }
-            this.silence.as_mut().reset(now + this.keep_alive);
+        while this.silence.poll_quiet(cx).is_ready() {
+            this.silence.heard();
             // Inside an event (the upstream paused mid-event), a comment line would break it.
             if this.tail.between_events() {
-                this.last_sent = now;
                 return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
             }
         }

@@ -6,6 +6,7 @@ mod provider;
 mod ratelimit;
 mod request;
 mod secret;
+mod silence;
 mod token;
 
 pub use error::{ByokError, Result};
@@ -14,4 +15,5 @@ pub use provider::ProviderId;
 pub use ratelimit::{RateLimitSnapshot, RateLimitStore};
 pub use request::ChatRequest;
 pub use secret::Secret;
+pub use silence::Silence;
 pub use token::{AccountId, OAuthToken};
