@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use byok_executor::{API_KEY_ACCOUNT, CodexExecutor, ProviderHttp, prompt_cache_key};
+use byok_executor::{API_KEY_ACCOUNT, prompt_cache_key};
 use byok_types::{ChatRequest, ProviderId, RateLimitStore, Secret};
 use common::*;
 use serde_json::{Value, json};
@@ -18,6 +18,14 @@ const CHAT_STREAM: &str = concat!(
     "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4.1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
     "data: [DONE]\n\n",
 );
+
+/// "Hi" to `gpt-4.1`, not streamed.
+fn hi() -> ChatRequest {
+    ChatRequest::from_value(json!({
+        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
+    }))
+    .unwrap()
+}
 
 fn expected_cache_key() -> String {
     let name = format!("cli-proxy-api:codex:prompt-cache:{KEY}");
@@ -167,12 +175,8 @@ async fn upstream_errors_keep_their_status_and_body() {
     let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
     let upstream = StandIn::start(vec![Reply::Status(401, body.into())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
-    let req = ChatRequest::from_value(json!({
-        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
-    }))
-    .unwrap();
 
-    let err = executor.chat(req).await.unwrap_err();
+    let err = executor.chat(hi()).await.unwrap_err();
 
     assert_eq!(err.status(), 401);
     assert_eq!(err.to_openai_json()["error"]["code"], "invalid_api_key");
@@ -191,23 +195,10 @@ async fn a_rate_limit_is_reported_with_retry_after_and_its_headers_recorded() {
         ],
     )])
     .await;
-    let issuer = Issuer::start().await;
-    let nobody = signed_in(&[], &issuer).await;
     let limits = Arc::new(RateLimitStore::default());
-    let executor = CodexExecutor::builder()
-        .http(ProviderHttp::new().unwrap())
-        .auth(nobody.auth.clone())
-        .api_key(KEY)
-        .base_url(upstream.url.clone())
-        .ratelimit(limits.clone())
-        .retry(fast_retries())
-        .build();
-    let req = ChatRequest::from_value(json!({
-        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
-    }))
-    .unwrap();
+    let (executor, _keep) = api_key_executor_recording(&upstream, KEY, &limits).await;
 
-    let err = executor.chat(req).await.unwrap_err();
+    let err = executor.chat(hi()).await.unwrap_err();
 
     assert_eq!(err.status(), 429);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
@@ -260,23 +251,10 @@ async fn a_large_answer_head_is_read_and_its_rate_limit_headers_recorded() {
     .collect();
     let body = r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#;
     let upstream = StandIn::start(vec![Reply::StatusWith(429, body.into(), headers)]).await;
-    let issuer = Issuer::start().await;
-    let nobody = signed_in(&[], &issuer).await;
     let limits = Arc::new(RateLimitStore::default());
-    let executor = CodexExecutor::builder()
-        .http(ProviderHttp::new().unwrap())
-        .auth(nobody.auth.clone())
-        .api_key(KEY)
-        .base_url(upstream.url.clone())
-        .ratelimit(limits.clone())
-        .retry(fast_retries())
-        .build();
-    let req = ChatRequest::from_value(json!({
-        "model": "gpt-4.1", "messages": [{"role": "user", "content": "Hi"}]
-    }))
-    .unwrap();
+    let (executor, _keep) = api_key_executor_recording(&upstream, KEY, &limits).await;
 
-    let err = executor.chat(req).await.unwrap_err();
+    let err = executor.chat(hi()).await.unwrap_err();
 
     assert_eq!(err.status(), 429);
     assert_eq!(

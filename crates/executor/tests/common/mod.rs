@@ -72,6 +72,15 @@ pub fn oauth_executor(
 
 /// An API-key-mode executor against `upstream`.
 pub async fn api_key_executor(upstream: &StandIn, key: &str) -> (CodexExecutor, SignedIn) {
+    api_key_executor_recording(upstream, key, &Arc::default()).await
+}
+
+/// An API-key-mode executor against `upstream` that records rate-limit headers in `limits`.
+pub async fn api_key_executor_recording(
+    upstream: &StandIn,
+    key: &str,
+    limits: &Arc<RateLimitStore>,
+) -> (CodexExecutor, SignedIn) {
     let issuer = Issuer::start().await;
     let none = signed_in(&[], &issuer).await;
     let executor = CodexExecutor::builder()
@@ -79,6 +88,7 @@ pub async fn api_key_executor(upstream: &StandIn, key: &str) -> (CodexExecutor, 
         .auth(none.auth.clone())
         .api_key(key)
         .base_url(upstream.url.clone())
+        .ratelimit(limits.clone())
         .retry(fast_retries())
         .idle_timeout(Duration::from_secs(20))
         .build();
