@@ -132,17 +132,9 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<reqwest::Re
 
 pub(crate) fn unreachable(url: &str, err: reqwest::Error) -> AuthError {
     // The error and its causes ("connection refused"); the URL is reported separately.
-    let err = err.without_url();
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
     AuthError::Unreachable {
         url: url.to_owned(),
-        detail,
+        detail: byok_types::error_chain(&err.without_url()),
     }
 }
 

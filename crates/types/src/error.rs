@@ -7,6 +7,39 @@ use serde_json::{Value, json};
 /// A `Result` whose error is [`ByokError`].
 pub type Result<T, E = ByokError> = std::result::Result<T, E>;
 
+/// An error and its causes in one line, outermost first, for messages that say what really
+/// failed ("connection refused") rather than only the outer layer's summary.
+///
+/// ```
+/// use std::io;
+///
+/// #[derive(Debug)]
+/// struct RequestFailed(io::Error);
+/// impl std::fmt::Display for RequestFailed {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("the request failed")
+///     }
+/// }
+/// impl std::error::Error for RequestFailed {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let err = RequestFailed(io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused"));
+/// assert_eq!(byok_types::error_chain(&err), "the request failed: connection refused");
+/// ```
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
+}
+
 /// What went wrong, in terms a client of an OpenAI-compatible API understands.
 ///
 /// Every variant maps to one HTTP status ([`ByokError::status`]) and renders as OpenAI's error

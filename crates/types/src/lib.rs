@@ -9,7 +9,7 @@ mod secret;
 mod silence;
 mod token;
 
-pub use error::{ByokError, Result};
+pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
 pub use provider::ProviderId;
 pub use ratelimit::{RateLimitSnapshot, RateLimitStore};

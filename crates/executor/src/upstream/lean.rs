@@ -4,7 +4,7 @@
 //! stream starts and ends with, and offers no setting for it; at 1,000 open streams those
 //! buffers were most of byok's memory.
 
-use byok_types::{ByokError, Result};
+use byok_types::{ByokError, Result, error_chain};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE, describe};
+use super::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 
 /// Each HTTP/1 connection's read buffer, fixed (hyper's own default grows it up to 400 KB).
 /// A stream event larger than this simply takes several reads; an answer's head must fit in it
@@ -83,7 +83,7 @@ impl LeanClient {
 /// Names a transport failure in byok's terms: an upstream that cannot be reached (a connect
 /// timeout included, which is worth another try).
 fn transport_error(err: &hyper_util::client::legacy::Error) -> ByokError {
-    let detail = describe(err);
+    let detail = error_chain(err);
     if err.is_connect() {
         ByokError::Unreachable(format!(
             "connection failed ({detail}); check the base URL and your network"

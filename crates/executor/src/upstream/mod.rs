@@ -9,7 +9,7 @@ mod lean;
 
 use std::time::Duration;
 
-use byok_types::{ByokError, Result};
+use byok_types::{ByokError, Result, error_chain};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use http_body_util::{BodyDataStream, BodyExt};
@@ -133,32 +133,21 @@ impl UpstreamResponse {
     }
 }
 
-/// A body read that failed: the connection broke while the body was coming.
+/// A body read that failed: the connection broke while the body was coming. Its text is the
+/// error's chain of causes, which never holds a header or a body.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct BodyError(String);
 
 impl BodyError {
     fn of(err: &(dyn std::error::Error + 'static)) -> Self {
-        Self(describe(err))
+        Self(error_chain(err))
     }
-}
-
-/// An error and its causes in one line (none of them ever holds a header or a body).
-pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(err) = cause {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        cause = err.source();
-    }
-    text
 }
 
 /// Names a reqwest failure in byok's terms: a timeout, or an upstream that cannot be reached.
 fn reqwest_error(err: &reqwest::Error) -> ByokError {
-    let detail = describe(err);
+    let detail = error_chain(err);
     // A connect timeout is both: the upstream is unreachable, which is worth another try.
     if err.is_connect() {
         ByokError::Unreachable(format!(
