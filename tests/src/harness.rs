@@ -119,6 +119,15 @@ impl Byok {
         format!("{}{path}", self.url)
     }
 
+    /// GETs `path` with a fresh client.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.at(path))
+            .send()
+            .await
+            .expect("byok answers")
+    }
+
     /// POSTs `body` as JSON to `path` with a fresh client, as an SDK would.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         reqwest::Client::new()

@@ -44,7 +44,7 @@ async fn bad_requests_unknown_routes_and_wrong_methods() {
         .unwrap();
     assert_eq!(response.status(), 400);
 
-    let response = client.get(byok.at("/v1/embeddings")).send().await.unwrap();
+    let response = byok.get("/v1/embeddings").await;
     assert_eq!(response.status(), 404);
     assert!(response.headers().contains_key("x-request-id"));
     error_of(response).await;
@@ -107,7 +107,7 @@ async fn no_credentials_gets_401_telling_how_to_sign_in() {
     let settings = Byok::settings(&home, &standin);
     let byok = Byok::start(home, settings).await;
     let client = reqwest::Client::new();
-    let health = client.get(byok.at("/healthz")).send().await.unwrap();
+    let health = byok.get("/healthz").await;
     assert_eq!(health.status(), 200, "byok starts without credentials");
     for stream in [false, true] {
         let response = client

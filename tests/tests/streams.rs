@@ -58,15 +58,7 @@ async fn two_hundred_concurrent_streams_all_succeed() {
 async fn lists_models_and_reports_health() {
     let standin = StandIn::start(Reply::Replay("text")).await;
     let byok = Byok::signed_in(&standin).await;
-    let client = reqwest::Client::new();
-    let list: Value = client
-        .get(byok.at("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = byok.get("/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
     let ids: Vec<&str> = list["data"]
         .as_array()
@@ -78,27 +70,12 @@ async fn lists_models_and_reports_health() {
         ids.contains(&"o4-mini") && ids.contains(&"gpt-5"),
         "{ids:?}"
     );
-    let one = client
-        .get(byok.at("/v1/models/o4-mini"))
-        .send()
-        .await
-        .unwrap();
+    let one = byok.get("/v1/models/o4-mini").await;
     assert_eq!(one.status(), 200);
-    let none = client
-        .get(byok.at("/v1/models/no-such-model"))
-        .send()
-        .await
-        .unwrap();
+    let none = byok.get("/v1/models/no-such-model").await;
     assert_eq!(none.status(), 404);
 
-    let health: Value = client
-        .get(byok.at("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = byok.get("/healthz").await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert!(
         standin.received().is_empty(),

@@ -186,16 +186,7 @@ fn collected_answers_hold_the_whole_output_even_when_completed_is_empty() {
         let chat = response_to_chat(&response, &ChatOptions::default());
         let view = chat_view(&to_chat(with_usage(), &stream).0);
         let message = &chat["choices"][0]["message"];
-        assert_eq!(
-            message["content"].as_str().unwrap_or_default(),
-            view.content,
-            "{name}"
-        );
-        assert_eq!(
-            message["reasoning_content"].as_str().unwrap_or_default(),
-            view.reasoning,
-            "{name}"
-        );
+        view.assert_same_text(message, name);
         let calls: Vec<(String, String, String)> = message["tool_calls"]
             .as_array()
             .into_iter()

@@ -188,16 +188,7 @@ fn chat_streams_become_responses_events_the_sdks_accept() {
         let again = response_to_chat(&collector.finish().unwrap(), &ChatOptions::default());
         let view = chat_view(&chat_stream);
         let message = &again["choices"][0]["message"];
-        assert_eq!(
-            message["content"].as_str().unwrap_or_default(),
-            view.content,
-            "{name}"
-        );
-        assert_eq!(
-            message["reasoning_content"].as_str().unwrap_or_default(),
-            view.reasoning,
-            "{name}"
-        );
+        view.assert_same_text(message, name);
         assert_eq!(
             message["tool_calls"].as_array().map_or(0, Vec::len),
             view.tool_calls.len(),

@@ -89,6 +89,22 @@ pub struct ChatView {
     pub done_last: bool,
 }
 
+impl ChatView {
+    /// Asserts that a non-streamed Chat `message` has the text and reasoning this stream showed.
+    pub fn assert_same_text(&self, message: &Value, name: &str) {
+        assert_eq!(
+            message["content"].as_str().unwrap_or_default(),
+            self.content,
+            "{name}"
+        );
+        assert_eq!(
+            message["reasoning_content"].as_str().unwrap_or_default(),
+            self.reasoning,
+            "{name}"
+        );
+    }
+}
+
 pub fn chat_view(sse: &[u8]) -> ChatView {
     let mut view = ChatView::default();
     let payloads = events(sse);
