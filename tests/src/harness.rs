@@ -1,13 +1,13 @@
 //! byok itself, started in-process through the code `byok serve` runs, on 127.0.0.1:0.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use byok::{CliError, Settings};
 use byok_auth::{Account, FileTokenStore, TokenStore};
-use byok_types::{OAuthToken, Secret};
+use byok_types::{OAuthToken, Secret, unix_now};
 use serde_json::json;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -30,12 +30,6 @@ pub fn fake_jwt(email: &str, account_id: &str, expires_in: i64) -> String {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
         URL_SAFE_NO_PAD.encode(payload.to_string())
     )
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A running byok, its state directory and a way to stop it.

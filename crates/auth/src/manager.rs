@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use byok_types::{OAuthToken, Secret};
+use byok_types::{OAuthToken, Secret, unix_now};
 
-use crate::oauth::{self, now};
+use crate::oauth;
 use crate::{Account, AuthConfig, AuthError, TokenStore};
 
 /// Refresh when the access token expires within this many seconds.
@@ -115,19 +115,19 @@ impl AuthManager {
     /// A valid token of a named account (refreshed if needed, single-flight per account).
     pub async fn get_token_for(&self, account: &str) -> Result<OAuthToken, AuthError> {
         let slot = self.slot(account);
-        if let Some(token) = slot.cached().filter(|t| is_fresh(t, now())) {
+        if let Some(token) = slot.cached().filter(|t| is_fresh(t, unix_now())) {
             return Ok(token);
         }
         let _refreshing = slot.refresh.lock().await;
         // Whoever held the lock before may have refreshed; another process may have too.
         let stored = self.load(account).await?;
-        if is_fresh(&stored.token, now()) {
+        if is_fresh(&stored.token, unix_now()) {
             slot.remember(&stored.token);
             return Ok(stored.token);
         }
         let _other_processes = self.store.lock_refresh().await?;
         let stored = self.load(account).await?;
-        if is_fresh(&stored.token, now()) {
+        if is_fresh(&stored.token, unix_now()) {
             slot.remember(&stored.token);
             return Ok(stored.token);
         }

@@ -17,11 +17,6 @@ struct TokenResponse {
     expires_in: Option<i64>,
 }
 
-/// Now, in Unix seconds.
-pub(crate) fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
 /// Exchanges an authorization code (PKCE or device flow) for tokens: a form POST, as the
 /// Codex CLI sends it.
 pub(crate) async fn exchange_code(
@@ -107,7 +102,7 @@ fn merge(mut token: OAuthToken, answer: TokenResponse) -> OAuthToken {
     if let Some(id) = answer.id_token {
         token.id_token = Secret::new(id);
     }
-    let now = now();
+    let now = byok_types::unix_now();
     let claims = Claims::of_tokens(token.id_token.expose(), token.access_token.expose());
     let access_exp = Claims::from_jwt(token.access_token.expose())
         .ok()

@@ -1,10 +1,9 @@
 //! `byok status`: who is signed in, plans, token expiry, and the last rate-limit figures.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use byok_auth::{Account, AuthError, CodexCliStore, FileTokenStore, TokenStore};
-use byok_types::RateLimitSnapshot;
+use byok_types::{RateLimitSnapshot, unix_now};
 
 use crate::ratelimits::RateLimitFile;
 use crate::{CliError, Credentials, Settings};
@@ -149,12 +148,6 @@ fn span(secs: i64) -> String {
 
 fn ago(secs: i64) -> String {
     format!("{} ago", span(secs.max(0)))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

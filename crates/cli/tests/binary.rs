@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,12 +13,8 @@ use tokio::process::Command;
 use common::{byok, run, serve};
 
 fn fake_jwt(email: &str, expires_in: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let payload = json!({
-        "exp": i64::try_from(now).unwrap() + expires_in,
+        "exp": byok_types::unix_now() + expires_in,
         "email": email,
         "https://api.openai.com/auth": {"chatgpt_account_id": "acc-1", "chatgpt_plan_type": "plus"},
     });

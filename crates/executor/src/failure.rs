@@ -1,8 +1,8 @@
 //! Turns an upstream's non-success answer into a [`ByokError`], with how long to wait.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use byok_types::ByokError;
+use byok_types::{ByokError, unix_now};
 use hyper::header::{HeaderMap, RETRY_AFTER};
 use serde::Deserialize;
 
@@ -106,13 +106,6 @@ pub(crate) fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option
 /// Seconds from `now` to the Unix time `at`, zero if it has passed.
 pub(crate) fn seconds_until(at: i64, now: i64) -> Duration {
     Duration::from_secs(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
-}
-
-/// The current Unix time in seconds.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -5,14 +5,16 @@ use byok_translate::{
     ChatOptions, ChatStreamTranslator, Preset, ResponseCollector, ResponsesPassthrough,
     ToolNameMap, chat_to_responses, response_to_chat, responses_for_codex,
 };
-use byok_types::{ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result};
+use byok_types::{
+    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result, unix_now,
+};
 use bytes::Bytes;
 use futures::StreamExt;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
 use crate::CodexExecutor;
-use crate::failure::{says_model_unsupported, seconds_until, translate_error, unix_now};
+use crate::failure::{says_model_unsupported, seconds_until, translate_error};
 use crate::pool::Turn;
 use crate::send::Sender;
 use crate::stream::{Protocol, Translated, broken, cut_short, idle_timeout, shaped};

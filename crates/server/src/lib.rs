@@ -9,7 +9,6 @@ mod serve;
 mod sse;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,13 +38,10 @@ pub struct AppState {
 impl AppState {
     /// Shares `executor` and `config` with every request.
     pub fn new(executor: Arc<dyn ProviderExecutor>, config: ServerConfig) -> Self {
-        let started_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Self {
             executor,
             config: Arc::new(config),
-            started_at,
+            started_at: byok_types::unix_now(),
             cut: CancellationToken::new(),
         }
     }

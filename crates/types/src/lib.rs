@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod clock;
 mod error;
 mod executor;
 mod provider;
@@ -9,6 +10,7 @@ mod secret;
 mod silence;
 mod token;
 
+pub use clock::unix_now;
 pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
 pub use provider::ProviderId;

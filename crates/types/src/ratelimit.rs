@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ProviderId;
+use crate::{ProviderId, unix_now};
 
 /// The rate-limit headers of one upstream answer (`x-codex-*`, `x-ratelimit-*`), with the
 /// time they were captured.
@@ -95,12 +94,6 @@ pub(crate) fn is_rate_limit_header(name: &str) -> bool {
     let name = name.as_bytes();
     let has_prefix = |p: &[u8]| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p);
     has_prefix(b"x-codex-") || has_prefix(b"x-ratelimit-")
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

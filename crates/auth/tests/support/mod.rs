@@ -33,14 +33,7 @@ pub fn jwt(claims: &Value) -> String {
     )
 }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
-}
+pub use byok_types::unix_now as now;
 
 /// An access token expiring at `exp`, tagged so tests can tell tokens apart.
 pub fn access_token(tag: &str, exp: i64) -> String {

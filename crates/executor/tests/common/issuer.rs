@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -55,15 +54,7 @@ async fn refresh(State(count): State<Arc<AtomicUsize>>, body: Bytes) -> axum::Js
     }))
 }
 
-pub fn unix_now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+pub use byok_types::unix_now;
 
 /// An unsigned JWT whose claims name a ChatGPT account, valid for an hour.
 pub fn fake_jwt(account_id: &str, nonce: &str) -> String {
