@@ -16,16 +16,7 @@ pub fn run() -> Result<(), String> {
     // The README's test command.
     shell::run(&mut cargo(&["test", "--workspace"]))?;
     shell::run(cargo(&["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))?;
-    // Every publishable crate, in dependency order (the test, task and bench crates are not published).
-    shell::run(&mut cargo(&[
-        "package",
-        "--workspace",
-        "--exclude",
-        "byok-e2e",
-        "--exclude",
-        "xtask",
-        "--exclude",
-        "byok-bench",
-    ]))?;
+    // Every publishable crate, verified against the others.
+    crate::package::run()?;
     crate::downstream::run()
 }

@@ -1,6 +1,7 @@
 //! Development tasks for byok, in plain Rust: `cargo xtask <task>`.
 //!
 //! * `ci`: everything CI checks, in the order a failure is cheapest to find.
+//! * `package`: `cargo package` of every publishable crate, against the others as they are.
 //! * `downstream`: a crate outside the workspace can use `byok-translate` alone.
 //! * `bench`: the proxy load benchmark (byok vs. straight at a stand-in upstream).
 
@@ -9,6 +10,7 @@ mod bench_auth;
 mod bench_report;
 mod ci;
 mod downstream;
+mod package;
 mod procstat;
 mod shell;
 
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("package") => package::run(),
         Some("downstream") => downstream::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
@@ -40,6 +43,8 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          Tasks:\n  \
          ci          fmt --check, clippy -D warnings, tests, docs -D warnings, package, downstream\n  \
+         package     cargo package of the publishable crates (removing stale unpacked\n              \
+         copies of them from earlier runs first)\n  \
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \
          that its dependency tree holds no tokio, reqwest, hyper or axum\n  \
          bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 1000 streams;\n              \
