@@ -85,6 +85,20 @@ pub enum Command {
     ImportCodexCli(ImportArgs),
     /// List the model ids `byok serve` accepts with the current credentials.
     Models,
+    /// Print a shell completion script for `byok` (bash, zsh, fish, elvish, powershell).
+    ///
+    /// For example: `byok completions bash > ~/.local/share/bash-completion/completions/byok`,
+    /// or `byok completions zsh > "${fpath[1]}/_byok"`, or
+    /// `byok completions fish > ~/.config/fish/completions/byok.fish`.
+    Completions(CompletionsArgs),
+}
+
+/// `byok completions`.
+#[derive(Clone, Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `byok serve`.

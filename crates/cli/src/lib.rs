@@ -20,6 +20,11 @@ pub use settings::{CONFIG_FILE, DEFAULT_PORT, Settings};
 ///
 /// `serve` stops on Ctrl-C or SIGTERM. Errors are returned, for [`main`] to print.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // Completions need no settings: they must work before byok was ever configured.
+    if let Command::Completions(args) = &cli.command {
+        print_completions(args.shell);
+        return Ok(());
+    }
     let serve_args = match &cli.command {
         Command::Serve(args) => args.clone(),
         _ => args::ServeArgs::default(),
@@ -35,7 +40,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status => status::status(&settings).await,
         Command::ImportCodexCli(args) => accounts::import(&settings, args).await,
         Command::Models => accounts::models(&settings).await,
+        // Printed before the settings were read.
+        Command::Completions(_) => Ok(()),
     }
+}
+
+/// Writes the completion script of `shell` for the whole `byok` command line to stdout.
+fn print_completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory as _;
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "byok", &mut std::io::stdout());
 }
 
 /// The whole `byok` program: logs to stderr (`RUST_LOG`, default `info`), runs the command line

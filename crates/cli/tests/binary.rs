@@ -36,6 +36,32 @@ fn write_codex_auth(dir: &Path) {
 }
 
 #[tokio::test]
+async fn completions_are_printed_for_each_shell_without_any_settings() {
+    let dirs = tempfile::tempdir().unwrap();
+    // A broken byok.toml must not stop completions: they are installed before byok is set up.
+    std::fs::create_dir_all(dirs.path().join("home")).unwrap();
+    std::fs::write(dirs.path().join("home").join("byok.toml"), "not toml [").unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef byok"),
+        ("fish", "complete -c byok"),
+    ] {
+        let (ok, script, err) = run(byok(&dirs)
+            .env("BYOK_HOME", dirs.path().join("home"))
+            .args(["completions", shell]))
+        .await;
+        assert!(ok, "{shell}: {err}");
+        assert!(script.contains(marker), "{shell} script lacks `{marker}`");
+        for command in ["serve", "import-codex-cli", "completions"] {
+            assert!(script.contains(command), "{shell} script lacks `{command}`");
+        }
+    }
+    let (ok, _, err) = run(byok(&dirs).args(["completions", "tcsh"])).await;
+    assert!(!ok);
+    assert!(err.contains("bash"), "the error lists the shells: {err}");
+}
+
+#[tokio::test]
 async fn help_explains_the_commands_and_where_state_lives() {
     let dirs = tempfile::tempdir().unwrap();
     let (ok, help, _) = run(byok(&dirs).arg("--help")).await;
