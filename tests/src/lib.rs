@@ -1,7 +1,8 @@
 //! Helpers for byok's end-to-end tests: recorded fixtures, a stand-in Codex backend and issuer
 //! (axum on 127.0.0.1), byok itself started in-process through the very code `byok serve`
-//! runs, and an SSE reader for the client side.
+//! runs, an SSE reader for the client side, and the real client programs (found or installed).
 
+pub mod clients;
 pub mod fixtures;
 pub mod harness;
 pub mod sse;

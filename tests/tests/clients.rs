@@ -1,14 +1,13 @@
 //! Real clients through byok: the official OpenAI Python SDK and curl, streaming tool calls
 //! and reasoning from a stand-in Codex backend.
 //!
-//! The SDK comes from `BYOK_TEST_PYTHON` (`.ci/run` points it at a venv with `openai`), else
-//! from a `python3` that can `import openai`. Without one the SDK test says "skipped", except
-//! when `CI` is set: there a missing SDK is a failure.
+//! The SDK comes from `BYOK_TEST_PYTHON` (`.ci/run` points it at a venv with `openai`), else the
+//! test installs it into `target/test-clients` (see `byok_e2e::clients`); it never skips.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use byok_e2e::{Byok, Reply, StandIn, fixtures, sse};
+use byok_e2e::{Byok, Reply, StandIn, clients, fixtures, sse};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -32,38 +31,11 @@ fn describe(output: &Output) -> String {
     )
 }
 
-/// The Python to run the SDK with, or why there is none.
-async fn python_with_sdk() -> Result<PathBuf, String> {
-    if let Some(python) = std::env::var_os("BYOK_TEST_PYTHON") {
-        return Ok(PathBuf::from(python));
-    }
-    let probe = Command::new("python3")
-        .args(["-c", "import openai"])
-        .output()
-        .await;
-    match probe {
-        Ok(out) if out.status.success() => Ok(PathBuf::from("python3")),
-        Ok(_) => Err("python3 cannot `import openai`".into()),
-        Err(e) => Err(format!("no python3 ({e})")),
-    }
-}
-
 #[tokio::test]
 async fn the_official_python_sdk_streams_tool_calls_and_reasoning() {
-    let python = match python_with_sdk().await {
-        Ok(python) => python,
-        Err(why) if std::env::var_os("CI").is_some() => panic!(
-            "the openai Python SDK is required in CI ({why}): `.ci/run` installs it into .venv \
-             and sets BYOK_TEST_PYTHON"
-        ),
-        Err(why) => {
-            eprintln!(
-                "skipped: the openai Python SDK test ({why}; set BYOK_TEST_PYTHON to a python \
-                 with `openai` installed, as .ci/run does)"
-            );
-            return;
-        }
-    };
+    let python = tokio::task::spawn_blocking(|| clients::python_with(&["openai"]))
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
     let (_standin, byok) = byok_in_front_of_recordings().await;
     let expect = json!({
         "calls": fixtures::recorded_calls("tools")
@@ -100,8 +72,8 @@ async fn the_official_python_sdk_streams_tool_calls_and_reasoning() {
     byok.stop().await.unwrap();
 }
 
-/// `curl -sN` a chat request through byok; `None` when curl is not installed.
-async fn curl_chat(byok: &Byok, body: &Value) -> Option<String> {
+/// `curl -sN` a chat request through byok.
+async fn curl_chat(byok: &Byok, body: &Value) -> String {
     let output = Command::new("curl")
         .args(["-sS", "-N", "--fail-with-body", "--noproxy", "*"])
         .args(["-H", "content-type: application/json", "-d"])
@@ -112,10 +84,9 @@ async fn curl_chat(byok: &Byok, body: &Value) -> Option<String> {
     match output {
         Ok(output) => {
             assert!(output.status.success(), "{}", describe(&output));
-            Some(String::from_utf8(output.stdout).expect("UTF-8"))
+            String::from_utf8(output.stdout).expect("UTF-8")
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("cannot run curl: {e}"),
+        Err(e) => panic!("cannot run curl ({e}): install it, e.g. `apt-get install curl`"),
     }
 }
 
@@ -127,10 +98,7 @@ async fn curl_streams_tool_calls_and_reasoning() {
         "messages": [{"role": "user", "content": "Weather in New York?"}],
         "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
     });
-    let Some(body) = curl_chat(&byok, &with_tools).await else {
-        eprintln!("skipped: curl is not installed");
-        return;
-    };
+    let body = curl_chat(&byok, &with_tools).await;
     let mut calls: Vec<(String, String, String)> = Vec::new();
     for chunk in sse::json_events(&body) {
         for call in chunk["choices"][0]["delta"]["tool_calls"]
@@ -157,7 +125,7 @@ async fn curl_streams_tool_calls_and_reasoning() {
         "model": "gpt-5", "stream": true,
         "messages": [{"role": "user", "content": "Factorial of 5?"}],
     });
-    let body = curl_chat(&byok, &plain).await.expect("curl ran before");
+    let body = curl_chat(&byok, &plain).await;
     let chunks = sse::json_events(&body);
     let field = |name: &str| -> String {
         chunks
