@@ -5,7 +5,69 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+
+/// Parses the process's command line, or prints the error and exits (as `Cli::parse` does).
+///
+/// A bad value that came from an environment variable is reported under the variable's name
+/// (`BYOK_PORT`), not the flag's: the user never typed `--port`.
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|err| {
+        let args: Vec<String> = std::env::args().collect();
+        name_the_env_var(err, &args, |name| std::env::var_os(name).is_some()).exit()
+    })
+}
+
+/// `err` reworded to name the environment variable its bad value came from, when the flag at
+/// fault is not among `args` but its variable is set (`is_set`).
+fn name_the_env_var(
+    err: clap::Error,
+    args: &[String],
+    is_set: impl Fn(&str) -> bool,
+) -> clap::Error {
+    if !matches!(
+        err.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return err;
+    }
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let arg = arg.clone();
+    let flag = arg.split_whitespace().next().unwrap_or_default().to_owned();
+    let typed = args.iter().any(|a| {
+        *a == flag
+            || a.strip_prefix(&flag)
+                .is_some_and(|rest| rest.starts_with('='))
+    });
+    let env = flag
+        .strip_prefix("--")
+        .and_then(|long| env_of(&Cli::command(), long));
+    match env {
+        Some(env) if !typed && is_set(&env) => {
+            let text = err.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let text = text.replace(
+                &format!("for '{arg}'"),
+                &format!("in the environment variable {env} (read for {flag})"),
+            );
+            clap::Error::raw(err.kind(), text)
+        }
+        _ => err,
+    }
+}
+
+/// The environment variable behind the long flag `long`, in `command` or its subcommands.
+fn env_of(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| command.get_subcommands().find_map(|sub| env_of(sub, long)))
+}
 
 /// The `byok` command line.
 #[derive(Debug, Parser)]
@@ -152,4 +214,35 @@ pub struct ImportArgs {
     /// The Codex CLI's auth.json, or the directory holding it. [default: CODEX_HOME/auth.json]
     #[arg(long, value_name = "PATH")]
     pub from: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error of `byok serve --port eighty`, reworded as if the user typed `typed`.
+    fn port_error(typed: &[&str], env_set: bool) -> String {
+        let err = Cli::try_parse_from(["byok", "serve", "--port", "eighty"]).unwrap_err();
+        let typed: Vec<String> = typed.iter().map(|a| (*a).to_owned()).collect();
+        name_the_env_var(err, &typed, |name| env_set && name == "BYOK_PORT")
+            .render()
+            .to_string()
+    }
+
+    #[test]
+    fn a_bad_value_from_the_environment_names_the_variable() {
+        let from_env = port_error(&["byok", "serve"], true);
+        assert!(
+            from_env.contains("'eighty' in the environment variable BYOK_PORT (read for --port)"),
+            "{from_env}"
+        );
+        for typed in [
+            &["byok", "serve", "--port", "eighty"][..],
+            &["byok", "serve", "--port=eighty"],
+        ] {
+            let from_flag = port_error(typed, true);
+            assert!(from_flag.contains("'--port <PORT>'"), "{from_flag}");
+        }
+        assert!(!port_error(&["byok", "serve"], false).contains("BYOK_PORT"));
+    }
 }

@@ -55,8 +55,7 @@ fn print_completions(shell: clap_complete::Shell) {
 /// The whole `byok` program: logs to stderr (`RUST_LOG`, default `info`), runs the command line
 /// and turns an error into a message and exit code 1.
 pub fn main() -> ExitCode {
-    use clap::Parser as _;
-    let cli = Cli::parse();
+    let cli = args::parse();
     init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -172,8 +172,29 @@ impl FileSettings {
         };
         toml::from_str(&text).map_err(|e| CliError::Config {
             path: path.to_owned(),
-            detail: e.message().to_owned(),
+            detail: where_in(&text, &e),
         })
+    }
+}
+
+/// A TOML error as "line L, column C (`key`): what", so the user finds the spot at once.
+fn where_in(text: &str, err: &toml::de::Error) -> String {
+    let Some(span) = err.span() else {
+        return err.message().to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before[line_start..].chars().count() + 1;
+    // The key of the line at fault (`port = "x"` -> `port`), when it has one.
+    let line_text = text[line_start..].lines().next().unwrap_or_default();
+    let key = line_text
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .filter(|key| !key.is_empty() && !key.starts_with('['));
+    match key {
+        Some(key) => format!("line {line}, column {column} (`{key}`): {}", err.message()),
+        None => format!("line {line}, column {column}: {}", err.message()),
     }
 }
 
@@ -227,6 +248,28 @@ mod tests {
         assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8018));
         assert!(settings.client_key.is_none() && settings.openai_api_key.is_none());
         assert_eq!(settings.body_limit, DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn file_errors_say_line_column_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "host = \"127.0.0.1\"\nport = \"eighty\"\n",
+                "line 2, column 8 (`port`)",
+            ),
+            ("port = 8018\nhost = [\n", "line 2"),
+            ("keep_alive_secs = -1\n", "(`keep_alive_secs`)"),
+        ];
+        for (text, want) in cases {
+            std::fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
+            let err = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("byok.toml") && message.contains(want),
+                "{text:?}: {message}"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,23 @@ async fn completions_are_printed_for_each_shell_without_any_settings() {
 }
 
 #[tokio::test]
+async fn a_bad_environment_variable_is_named_in_the_error() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(byok(&dirs).env("BYOK_PORT", "eighty").arg("serve")).await;
+    assert!(!ok);
+    assert!(
+        err.contains("BYOK_PORT") && err.contains("eighty"),
+        "the error names the variable and its value: {err}"
+    );
+    let (ok, _, err) = run(byok(&dirs).args(["serve", "--port", "eighty"])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("--port") && !err.contains("BYOK_PORT"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn help_explains_the_commands_and_where_state_lives() {
     let dirs = tempfile::tempdir().unwrap();
     let (ok, help, _) = run(byok(&dirs).arg("--help")).await;
