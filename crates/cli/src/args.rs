@@ -84,7 +84,8 @@ State lives in BYOK_HOME (default ~/.byok): credentials.json (mode 0600), rateli
 an optional byok.toml with the same settings as the flags. Settings apply in this order: \
 flags, then environment variables, then byok.toml, then defaults.",
     after_help = "Environment: OPENAI_API_KEY, BYOK_HOME, CODEX_HOME, BYOK_HOST, BYOK_PORT, \
-BYOK_CLIENT_KEY, BYOK_OPENAI_BASE_URL, BYOK_CODEX_BASE_URL, BYOK_AUTH_ISSUER, RUST_LOG \
+BYOK_CLIENT_KEY, BYOK_OPENAI_BASE_URL, BYOK_CODEX_BASE_URL, BYOK_AUTH_ISSUER, BYOK_CONFIG, \
+BYOK_LOG_FORMAT, RUST_LOG \
 (log level, default info).\nRun `byok <command> --help` for details of each command."
 )]
 pub struct Cli {
@@ -109,6 +110,19 @@ pub struct GlobalArgs {
     /// The ChatGPT sign-in server. [default: https://auth.openai.com]
     #[arg(long, global = true, env = "BYOK_AUTH_ISSUER", value_name = "URL")]
     pub auth_issuer: Option<String>,
+    /// Read the settings file from PATH instead of BYOK_HOME/byok.toml (it must exist).
+    #[arg(long, global = true, env = "BYOK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// How log lines are written to stderr: `text` (for people) or `json` (one object a line,
+    /// for log collectors). [default: text]
+    #[arg(
+        long,
+        global = true,
+        env = "BYOK_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<LogFormat>,
     /// Use this OpenAI API key (API-key mode) rather than a ChatGPT sign-in.
     #[arg(
         long,
@@ -118,6 +132,17 @@ pub struct GlobalArgs {
         value_name = "KEY"
     )]
     pub openai_api_key: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Plain text lines, coloured at a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The commands.

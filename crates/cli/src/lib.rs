@@ -30,6 +30,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         _ => args::ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.global, &serve_args)?;
+    // After the settings: the log format may come from byok.toml. (A subscriber already
+    // installed by an embedding program is kept.)
+    init_logging(settings.log_format);
     match &cli.command {
         Command::Serve(_) => {
             let listener = serve::bind(&settings).await?;
@@ -52,11 +55,10 @@ fn print_completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut command, "byok", &mut std::io::stdout());
 }
 
-/// The whole `byok` program: logs to stderr (`RUST_LOG`, default `info`), runs the command line
+/// The whole `byok` program: runs the command line (logging to stderr: `RUST_LOG`, default `info`)
 /// and turns an error into a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = args::parse();
-    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -73,16 +75,19 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr with the level from `RUST_LOG` (default `info`).
-pub fn init_logging() {
+/// Logs to stderr with the level from `RUST_LOG` (default `info`), as text or one JSON object
+/// per line.
+pub fn init_logging(format: args::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only for a person at a terminal: a log file or journal gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Fails only when a subscriber is already installed, which is then kept.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        args::LogFormat::Text => builder.with_ansi(ansi).try_init(),
+        args::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

@@ -9,7 +9,7 @@ use byok_types::Secret;
 use serde::Deserialize;
 
 use crate::CliError;
-use crate::args::{GlobalArgs, ServeArgs};
+use crate::args::{GlobalArgs, LogFormat, ServeArgs};
 
 /// The optional settings file inside `BYOK_HOME`.
 pub const CONFIG_FILE: &str = "byok.toml";
@@ -51,6 +51,8 @@ pub struct Settings {
     pub upstream_idle_timeout: Option<Duration>,
     /// How often the rate-limit figures are written to `ratelimits.json`.
     pub ratelimit_save_every: Duration,
+    /// How log lines are written (`--log-format`, `BYOK_LOG_FORMAT`, `log_format`).
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -73,6 +75,7 @@ impl Settings {
             shutdown_grace: server.shutdown_grace,
             upstream_idle_timeout: None,
             ratelimit_save_every: Duration::from_secs(30),
+            log_format: LogFormat::default(),
         }
     }
 
@@ -83,7 +86,10 @@ impl Settings {
             .home
             .clone()
             .unwrap_or_else(|| home_dir().join(".byok"));
-        let file = FileSettings::load(&home.join(CONFIG_FILE))?;
+        let file = match &global.config {
+            Some(path) => FileSettings::load(path, true)?,
+            None => FileSettings::load(&home.join(CONFIG_FILE), false)?,
+        };
         let mut settings = Self::with_home(home);
         let or_file = |flag: &Option<String>, file: &Option<String>| {
             flag.clone()
@@ -111,6 +117,7 @@ impl Settings {
                 .unwrap_or(usize::MAX)
                 .saturating_mul(1024 * 1024);
         }
+        settings.log_format = global.log_format.or(file.log_format).unwrap_or_default();
         let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
         settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
@@ -141,6 +148,7 @@ impl Settings {
 /// keep_alive_secs = 15
 /// shutdown_grace_secs = 30
 /// upstream_idle_timeout_secs = 300
+/// log_format = "text"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,13 +164,18 @@ struct FileSettings {
     keep_alive_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     upstream_idle_timeout_secs: Option<u64>,
+    log_format: Option<LogFormat>,
 }
 
 impl FileSettings {
-    fn load(path: &Path) -> Result<Self, CliError> {
+    /// Reads the file at `path`; a missing file is no settings, unless it is `required` (named
+    /// with `--config`).
+    fn load(path: &Path, required: bool) -> Result<Self, CliError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Self::default());
+            }
             Err(e) => {
                 return Err(CliError::Config {
                     path: path.to_owned(),
@@ -248,6 +261,33 @@ mod tests {
         assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8018));
         assert!(settings.client_key.is_none() && settings.openai_api_key.is_none());
         assert_eq!(settings.body_limit, DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn config_names_another_file_which_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("elsewhere.toml");
+        std::fs::write(&other, "port = 9100\nlog_format = \"json\"\n").unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "port = 9000\n").unwrap();
+        let args = GlobalArgs {
+            config: Some(other.clone()),
+            ..global(dir.path())
+        };
+        let settings = Settings::resolve(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.port, 9100);
+        assert_eq!(settings.log_format, LogFormat::Json);
+        let flag = GlobalArgs {
+            log_format: Some(LogFormat::Text),
+            ..args
+        };
+        let settings = Settings::resolve(&flag, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.log_format, LogFormat::Text);
+        let missing = GlobalArgs {
+            config: Some(dir.path().join("missing.toml")),
+            ..global(dir.path())
+        };
+        let err = Settings::resolve(&missing, &ServeArgs::default()).unwrap_err();
+        assert!(err.to_string().contains("missing.toml"), "{err}");
     }
 
     #[test]

@@ -79,6 +79,47 @@ async fn a_bad_environment_variable_is_named_in_the_error() {
 }
 
 #[tokio::test]
+async fn log_format_json_writes_one_object_per_line() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dirs = tempfile::tempdir().unwrap();
+    let mut child = byok(&dirs)
+        .args(["--log-format", "json", "serve", "--port", "0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next_line().await.unwrap().expect("byok starts");
+        if let Some((_, rest)) = line.split_once("serving the OpenAI API at ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let health = base.trim_end_matches("/v1").to_owned() + "/healthz";
+    let status = reqwest::get(&health).await.unwrap().status();
+    assert_eq!(status, 200);
+    let access = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("the access line comes");
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                panic!("a log line that is not JSON: {line}");
+            };
+            if event["path"] == "/healthz" {
+                break event;
+            }
+        }
+    })
+    .await
+    .expect("the access line within 10 s");
+    assert_eq!(access["status"], 200);
+    assert!(access["level"].is_string() && access["timestamp"].is_string());
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
 async fn help_explains_the_commands_and_where_state_lives() {
     let dirs = tempfile::tempdir().unwrap();
     let (ok, help, _) = run(byok(&dirs).arg("--help")).await;
