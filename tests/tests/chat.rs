@@ -134,6 +134,54 @@ async fn streams_reasoning_summaries_as_reasoning_content() {
 }
 
 #[tokio::test]
+async fn the_reasoning_setting_moves_summaries_into_think_tags_or_hides_them() {
+    let expected = fixtures::recorded_reasoning("reasoning");
+    let words = |text: &str| {
+        text.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for (display, streamed_has_tags) in [
+        (byok::args::ReasoningDisplay::ThinkTags, true),
+        (byok::args::ReasoningDisplay::Hidden, false),
+    ] {
+        let standin = StandIn::start(Reply::Replay("reasoning")).await;
+        let home = Byok::home_signed_in(3600).await;
+        let mut settings = Byok::settings(&home, &standin);
+        settings.reasoning = display;
+        let byok = Byok::start(home, settings).await;
+        let streamed = read_chat_stream(&post(&byok, &chat(true)).await.text().await.unwrap());
+        assert!(
+            streamed.reasoning.is_empty(),
+            "{display:?}: no reasoning_content"
+        );
+        assert!(
+            streamed
+                .text
+                .ends_with(&fixtures::recorded_text("reasoning"))
+        );
+        let answer: Value = post(&byok, &chat(false)).await.json().await.unwrap();
+        let content = answer["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for text in [&streamed.text, &content] {
+            match text.split_once("</think>") {
+                Some((think, _)) if streamed_has_tags => {
+                    let think = think
+                        .strip_prefix("<think>")
+                        .expect("the text opens with <think>");
+                    assert_eq!(words(think), words(&expected));
+                }
+                None if !streamed_has_tags => assert!(!text.contains(&expected[..20])),
+                _ => panic!("{display:?}: unexpected text {text:?}"),
+            }
+        }
+        byok.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn answers_a_plain_request_from_a_stream_with_empty_final_output() {
     let standin = StandIn::start(Reply::Replay("text-empty-output")).await;
     let byok = Byok::signed_in(&standin).await;

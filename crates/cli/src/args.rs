@@ -145,6 +145,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where reasoning summaries go in Chat answers (the `reasoning` setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReasoningDisplay {
+    /// In `reasoning_content`, next to `content` (what most clients understand).
+    #[default]
+    Content,
+    /// Inside `content`, between `<think>` and `</think>`.
+    ThinkTags,
+    /// Not sent.
+    Hidden,
+}
+
+impl From<ReasoningDisplay> for byok_executor::ReasoningMode {
+    fn from(display: ReasoningDisplay) -> Self {
+        match display {
+            ReasoningDisplay::Content => Self::ReasoningContent,
+            ReasoningDisplay::ThinkTags => Self::ThinkTags,
+            ReasoningDisplay::Hidden => Self::Hidden,
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -208,6 +231,11 @@ pub struct ServeArgs {
     /// The OpenAI API's address in API-key mode. [default: https://api.openai.com]
     #[arg(long, env = "BYOK_OPENAI_BASE_URL", value_name = "URL")]
     pub openai_base_url: Option<String>,
+    /// Where reasoning summaries go in Chat answers: `content` (a `reasoning_content` field),
+    /// `think-tags` (inside the content, between <think> and </think>) or `hidden`.
+    /// A request's `x-byok-reasoning` header overrides it. [default: content]
+    #[arg(long, env = "BYOK_REASONING", value_enum, value_name = "DISPLAY")]
+    pub reasoning: Option<ReasoningDisplay>,
     /// The Codex backend's address in ChatGPT mode.
     /// [default: https://chatgpt.com/backend-api/codex]
     #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]

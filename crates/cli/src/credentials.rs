@@ -125,6 +125,7 @@ impl Credentials {
             .maybe_base_url(base_url)
             .ratelimit(ratelimit)
             .maybe_idle_timeout(settings.upstream_idle_timeout)
+            .reasoning(settings.reasoning.into())
             .build())
     }
 }

@@ -9,7 +9,7 @@ use byok_types::Secret;
 use serde::Deserialize;
 
 use crate::CliError;
-use crate::args::{GlobalArgs, LogFormat, ServeArgs};
+use crate::args::{GlobalArgs, LogFormat, ReasoningDisplay, ServeArgs};
 
 /// The optional settings file inside `BYOK_HOME`.
 pub const CONFIG_FILE: &str = "byok.toml";
@@ -53,6 +53,9 @@ pub struct Settings {
     pub ratelimit_save_every: Duration,
     /// How log lines are written (`--log-format`, `BYOK_LOG_FORMAT`, `log_format`).
     pub log_format: LogFormat,
+    /// Where reasoning summaries go in Chat answers (`--reasoning`, `BYOK_REASONING`,
+    /// `reasoning`).
+    pub reasoning: ReasoningDisplay,
 }
 
 impl Settings {
@@ -76,6 +79,7 @@ impl Settings {
             upstream_idle_timeout: None,
             ratelimit_save_every: Duration::from_secs(30),
             log_format: LogFormat::default(),
+            reasoning: ReasoningDisplay::default(),
         }
     }
 
@@ -118,6 +122,7 @@ impl Settings {
                 .saturating_mul(1024 * 1024);
         }
         settings.log_format = global.log_format.or(file.log_format).unwrap_or_default();
+        settings.reasoning = serve.reasoning.or(file.reasoning).unwrap_or_default();
         let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
         settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
@@ -149,6 +154,7 @@ impl Settings {
 /// shutdown_grace_secs = 30
 /// upstream_idle_timeout_secs = 300
 /// log_format = "text"
+/// reasoning = "content"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,6 +171,7 @@ struct FileSettings {
     shutdown_grace_secs: Option<u64>,
     upstream_idle_timeout_secs: Option<u64>,
     log_format: Option<LogFormat>,
+    reasoning: Option<ReasoningDisplay>,
 }
 
 impl FileSettings {
@@ -242,6 +249,7 @@ mod tests {
         assert_eq!(from_file.client_key.unwrap().expose(), "from-file");
         assert_eq!(from_file.keep_alive, Duration::from_secs(3));
         assert_eq!(from_file.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(from_file.reasoning, ReasoningDisplay::Content);
 
         let flags = ServeArgs {
             port: Some(9001),
