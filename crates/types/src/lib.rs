@@ -3,6 +3,7 @@
 mod clock;
 mod error;
 mod executor;
+mod metrics;
 mod provider;
 mod ratelimit;
 mod request;
@@ -13,6 +14,10 @@ mod token;
 pub use clock::unix_now;
 pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
+pub use metrics::{
+    EndpointLabels, Metrics, ProviderLabels, RefreshLabels, RequestLabels, TokenLabels,
+    UpstreamLabels, WindowLabels,
+};
 pub use provider::ProviderId;
 pub use ratelimit::{RateLimitSnapshot, RateLimitStore};
 pub use request::ChatRequest;
