@@ -30,6 +30,21 @@ pub enum TranslateError {
         /// What is not supported, by whom, and what to do instead.
         message: String,
     },
+    /// A reference to a stored response or item (`previous_response_id`, `item_reference`)
+    /// that is not stored (see [`crate::expand_references`]).
+    #[error(
+        "the {what} `{id}` is not stored here: the response was evicted (see the settings \
+         `response_store_mib` and `response_store_ttl_secs`), deleted, created with \
+         `store: false`, or served by another byok; send the items themselves in `input`"
+    )]
+    NotStored {
+        /// The request field at fault.
+        param: String,
+        /// What was referred to: `response` or `item`.
+        what: &'static str,
+        /// The id referred to.
+        id: String,
+    },
 }
 
 impl TranslateError {
@@ -39,7 +54,8 @@ impl TranslateError {
             Self::NotAnObject => None,
             Self::Missing { param }
             | Self::Invalid { param, .. }
-            | Self::Unsupported { param, .. } => Some(param),
+            | Self::Unsupported { param, .. }
+            | Self::NotStored { param, .. } => Some(param),
         }
     }
 
@@ -48,6 +64,16 @@ impl TranslateError {
         Self::Invalid {
             param: param.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// The error of a reference to `what` (`response` or `item`) `id`, from the request
+    /// field `param`, that the store does not hold.
+    pub fn not_stored(param: impl Into<String>, what: &'static str, id: impl Into<String>) -> Self {
+        Self::NotStored {
+            param: param.into(),
+            what,
+            id: id.into(),
         }
     }
 

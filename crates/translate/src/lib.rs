@@ -8,6 +8,7 @@ mod options;
 mod request;
 mod reverse;
 mod sse;
+mod stored;
 mod stream;
 mod tool_names;
 mod usage;
@@ -19,6 +20,10 @@ pub use options::{Preset, ReasoningMode};
 pub use request::{TranslatedRequest, chat_to_responses};
 pub use reverse::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};
 pub use sse::{SseEvent, SseParser};
+pub use stored::{
+    Expanded, ItemsQuery, Order, References, StoredResponse, expand_references, give_input_ids,
+    input_items_page, served_as_stored,
+};
 pub use stream::{
     ChatStreamTranslator, ResponseCollector, ResponsesPassthrough, SseTranslator, StreamState,
 };

@@ -16,7 +16,10 @@ use crate::tool_names::ToolNameMap;
 ///   it filled from the streamed items (the SDKs' final response would be empty otherwise);
 /// * tool names shortened for the upstream are restored in items and in the final output;
 /// * a stream that ends without a terminal event gets a `response.failed` event, so the
-///   client reports an error instead of waiting or taking a partial answer as whole.
+///   client reports an error instead of waiting or taking a partial answer as whole;
+/// * when the response is kept by byok ([`ResponsesPassthrough::stored`]), the lifecycle
+///   events say so (`store: true`, the client's `previous_response_id`) and the finished
+///   response is kept for [`ResponsesPassthrough::take_response`].
 ///
 /// ```
 /// use byok_translate::{ResponsesPassthrough, SseTranslator, StreamState, ToolNameMap};
@@ -44,6 +47,10 @@ struct Pass {
     /// The response's `id`, `model`, `created_at`, for the event that reports a cut-off.
     head: Option<Value>,
     last_sequence: Option<u64>,
+    /// Set when byok keeps this response.
+    stored: Option<Kept>,
+    /// The finished response, kept when `stored` is set.
+    response: Option<Value>,
 }
 
 impl ResponsesPassthrough {
@@ -55,11 +62,44 @@ impl ResponsesPassthrough {
             state: StreamState::Running,
             head: None,
             last_sequence: None,
+            stored: None,
+            response: None,
         };
         Self {
             parser: SseParser::new(),
             pass,
         }
+    }
+
+    /// Serves the stream as a response byok keeps: its lifecycle events report `store: true`
+    /// and `previous_response_id` (see [`crate::served_as_stored`]), and the finished response
+    /// (completed or incomplete, `output` whole) is kept for [`Self::take_response`].
+    ///
+    /// ```
+    /// use byok_translate::{ResponsesPassthrough, SseTranslator, ToolNameMap};
+    ///
+    /// let mut passthrough = ResponsesPassthrough::new(ToolNameMap::default()).stored(Some("resp_0".into()));
+    /// let mut out = Vec::new();
+    /// passthrough.feed(b"data: {\"type\":\"response.output_item.done\",\"output_index\":0,\"item\":{\"type\":\"reasoning\",\"id\":\"rs_1\",\"encrypted_content\":\"gAAA\"}}\n\n", &mut out);
+    /// passthrough.feed(b"data: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"store\":false,\"output\":[]}}\n\n", &mut out);
+    /// let response = passthrough.take_response().unwrap();
+    /// assert_eq!(response["store"], true);
+    /// assert_eq!(response["previous_response_id"], "resp_0");
+    /// assert_eq!(response["output"][0]["encrypted_content"], "gAAA");
+    /// assert!(String::from_utf8(out).unwrap().contains(r#""store":true"#));
+    /// ```
+    #[must_use]
+    pub fn stored(mut self, previous_response_id: Option<String>) -> Self {
+        self.pass.stored = Some(Kept {
+            previous_response_id,
+        });
+        self
+    }
+
+    /// The finished response of a [`Self::stored`] stream, once, after its
+    /// `response.completed` (or `response.incomplete`) event went through `feed`.
+    pub fn take_response(&mut self) -> Option<Value> {
+        self.pass.response.take()
     }
 }
 
@@ -80,6 +120,12 @@ impl SseTranslator for ResponsesPassthrough {
     fn state(&self) -> StreamState {
         self.pass.state.clone()
     }
+}
+
+/// What the events of a response byok keeps report.
+#[derive(Debug)]
+struct Kept {
+    previous_response_id: Option<String>,
 }
 
 /// The lifecycle fields a cut-off event repeats.
@@ -118,19 +164,36 @@ impl Pass {
                 let empty = parsed
                     .response
                     .is_some_and(|raw| has_empty_output(raw.get()));
-                if empty || !self.names.is_empty() {
-                    self.rewrite(event, out, |pass, value| {
+                if empty || !self.names.is_empty() || self.stored.is_some() {
+                    let edited = self.rewrite(event, out, |pass, value| {
                         if let Some(response) = value.get_mut("response") {
-                            let output = if empty || !pass.output.is_empty() {
-                                pass.output.output(&pass.names)
-                            } else {
-                                restored(response.get("output"), &pass.names)
-                            };
-                            response["output"] = output.into();
+                            if empty || !pass.names.is_empty() {
+                                let output = if empty || !pass.output.is_empty() {
+                                    pass.output.output(&pass.names)
+                                } else {
+                                    restored(response.get("output"), &pass.names)
+                                };
+                                response["output"] = output.into();
+                            }
+                            pass.mark_stored(response);
                         }
                     });
+                    if self.stored.is_some() {
+                        self.response =
+                            edited.and_then(|mut value| value.get_mut("response").map(Value::take));
+                    }
                     return;
                 }
+            }
+            "response.created" | "response.in_progress" | "response.queued"
+                if self.stored.is_some() =>
+            {
+                self.rewrite(event, out, |pass, value| {
+                    if let Some(response) = value.get_mut("response") {
+                        pass.mark_stored(response);
+                    }
+                });
+                return;
             }
             "response.failed" | "error" => {
                 self.state = StreamState::Failed {
@@ -152,19 +215,27 @@ impl Pass {
         out.extend_from_slice(event.raw);
     }
 
-    /// Re-emits an event after `change` edits its JSON.
+    /// Re-emits an event after `change` edits its JSON; the edited event, if it was JSON.
     fn rewrite(
         &self,
         event: &SseEvent<'_>,
         out: &mut Vec<u8>,
         change: impl FnOnce(&Self, &mut Value),
-    ) {
+    ) -> Option<Value> {
         let Ok(mut value) = serde_json::from_slice::<Value>(event.data) else {
             out.extend_from_slice(event.raw);
-            return;
+            return None;
         };
         change(self, &mut value);
         write_event(out, event.event, &value);
+        Some(value)
+    }
+
+    /// What a kept response's events report (nothing changes for one byok does not keep).
+    fn mark_stored(&self, response: &mut Value) {
+        if let Some(kept) = &self.stored {
+            crate::stored::served_as_stored(response, kept.previous_response_id.as_deref());
+        }
     }
 
     fn cut_off(&mut self, out: &mut Vec<u8>) {
