@@ -3,7 +3,10 @@
 
 use std::sync::atomic::Ordering;
 
-use byok_translate::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};
+use byok_translate::{
+    ResponsesStreamBuilder, chat_to_response, resolve_chat_alias, resolve_responses_alias,
+    responses_to_chat_request,
+};
 use byok_types::{ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret};
 use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
@@ -43,14 +46,14 @@ impl CodexExecutor {
         let stream = req.stream;
         let mut body = req.to_value();
         // `stream: false` is left out by `to_value`; the OpenAI API's default is the same.
-        crate::models::apply_chat_alias(&mut body);
+        resolve_chat_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
         let response = self.api_key_post("/v1/chat/completions", &mut body).await?;
         self.api_key_answer(response, stream, Protocol::Chat).await
     }
 
     pub(crate) async fn api_key_responses(&self, mut body: Value) -> Result<ProviderResponse> {
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-        crate::models::apply_responses_alias(&mut body);
+        resolve_responses_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
         if !self.responses_via_chat.load(Ordering::Relaxed) {
             match self.api_key_post("/v1/responses", &mut body).await {
                 Ok(response) => {

@@ -11,8 +11,9 @@ use byok_types::{
 };
 use serde_json::Value;
 
+use crate::models::ModelCatalog;
 use crate::pool::AccountPool;
-use crate::{ProviderHttp, RetryPolicy, models};
+use crate::{ProviderHttp, RetryPolicy};
 
 /// The OpenAI API's address, for API-key mode.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com";
@@ -86,6 +87,9 @@ pub struct CodexExecutor {
     pub(crate) retry: RetryPolicy,
     #[builder(skip)]
     pub(crate) pool: AccountPool,
+    /// The models aliases are resolved against and `supported_models` lists.
+    #[builder(skip)]
+    pub(crate) models: ModelCatalog,
     /// Set once an API-key upstream answered 404 to `/v1/responses` and Chat to the fallback.
     #[builder(skip)]
     pub(crate) responses_via_chat: AtomicBool,
@@ -105,7 +109,12 @@ impl CodexExecutor {
     /// The model ids this executor serves, aliases such as `gpt-5-codex-high` included.
     /// Never empty; always holds `o4-mini`.
     pub fn supported_models(&self) -> Vec<String> {
-        models::supported(self.mode() == Mode::ApiKey)
+        self.models.ids(self.mode() == Mode::ApiKey)
+    }
+
+    /// The model catalog in use: the bundled list until a live one replaces it.
+    pub fn models(&self) -> &ModelCatalog {
+        &self.models
     }
 
     /// Answers a Chat Completions request: a `chat.completion`, or, when `req.stream` is set,

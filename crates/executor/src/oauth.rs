@@ -3,7 +3,8 @@
 use byok_auth::AuthError;
 use byok_translate::{
     ChatOptions, ChatStreamTranslator, Preset, ResponseCollector, ResponsesPassthrough,
-    ToolNameMap, chat_to_responses, response_to_chat, responses_for_codex,
+    ToolNameMap, chat_to_responses, resolve_chat_alias, resolve_responses_alias, response_to_chat,
+    responses_for_codex,
 };
 use byok_types::{
     ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result, unix_now,
@@ -30,7 +31,7 @@ const DEFAULT_REST_SECS: i64 = 60;
 impl CodexExecutor {
     pub(crate) async fn codex_chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
         let mut chat = req.to_value();
-        crate::models::apply_chat_alias(&mut chat);
+        resolve_chat_alias(&mut chat, &self.models.get()).map_err(|e| translate_error(&e))?;
         let translated =
             chat_to_responses(&chat, Preset::Codex).map_err(|e| translate_error(&e))?;
         let options = ChatOptions {
@@ -64,7 +65,7 @@ impl CodexExecutor {
     pub(crate) async fn codex_responses(&self, mut body: Value) -> Result<ProviderResponse> {
         // The client's `stream` decides, never its accept header; the backend always streams.
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-        crate::models::apply_responses_alias(&mut body);
+        resolve_responses_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
         let model = body
             .get("model")
             .and_then(Value::as_str)

@@ -4,6 +4,7 @@ mod answer;
 mod codex;
 mod error;
 mod messages;
+mod models;
 mod options;
 mod request;
 mod reverse;
@@ -16,6 +17,10 @@ mod usage;
 pub use answer::{ChatOptions, response_to_chat};
 pub use codex::responses_for_codex;
 pub use error::{StreamError, TranslateError};
+pub use models::{
+    EFFORT_WORDS, ModelEntry, ResolvedModel, bundled_models, model_ids, resolve_chat_alias,
+    resolve_model, resolve_responses_alias,
+};
 pub use options::{Preset, ReasoningMode};
 pub use request::{TranslatedRequest, chat_to_responses};
 pub use reverse::{ResponsesStreamBuilder, chat_to_response, responses_to_chat_request};

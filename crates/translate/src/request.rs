@@ -17,9 +17,6 @@ pub struct TranslatedRequest {
     pub tool_names: ToolNameMap,
 }
 
-/// Reasoning efforts a model name may end with (`gpt-5-codex-high`).
-const EFFORTS: [&str; 5] = ["minimal", "low", "medium", "high", "xhigh"];
-
 /// Chat fields passed on unchanged to OpenAI's Responses API (same name, same meaning).
 const OPENAI_SAME: [&str; 9] = [
     "temperature",
@@ -35,14 +32,18 @@ const OPENAI_SAME: [&str; 9] = [
 
 /// Translates a Chat Completions request body into a Responses request body for `preset`.
 ///
+/// Model aliases (`gpt-5-codex-high`) are not this function's: resolve them first with
+/// [`crate::resolve_chat_alias`], which sets `reasoning_effort`.
+///
 /// ```
-/// use byok_translate::{Preset, chat_to_responses};
+/// use byok_translate::{Preset, bundled_models, chat_to_responses, resolve_chat_alias};
 /// use serde_json::json;
 ///
-/// let chat = json!({
+/// let mut chat = json!({
 ///     "model": "gpt-5-codex-high",
 ///     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
 /// });
+/// resolve_chat_alias(&mut chat, bundled_models()).unwrap();
 /// let body = chat_to_responses(&chat, Preset::Codex).unwrap().body;
 /// assert_eq!(body["model"], "gpt-5-codex");
 /// assert_eq!(body["reasoning"], json!({"effort": "high", "summary": "auto"}));
@@ -62,7 +63,6 @@ pub fn chat_to_responses(
             .ok_or_else(|| TranslateError::Missing {
                 param: "model".into(),
             })?;
-    let (model, suffix_effort) = split_effort(model);
     let messages = chat
         .get("messages")
         .and_then(Value::as_array)
@@ -99,10 +99,7 @@ pub fn chat_to_responses(
     if let Some(text) = text_options(chat)? {
         body.insert("text".into(), text);
     }
-    let effort = chat
-        .get("reasoning_effort")
-        .and_then(Value::as_str)
-        .or(suffix_effort);
+    let effort = chat.get("reasoning_effort").and_then(Value::as_str);
     match (effort, preset) {
         (Some(effort), _) => drop(body.insert(
             "reasoning".into(),
@@ -176,19 +173,6 @@ fn refuse_what_responses_cannot_do(chat: &Map<String, Value>) -> Result<(), Tran
         ));
     }
     Ok(())
-}
-
-/// `gpt-5-codex-high` -> (`gpt-5-codex`, `high`).
-fn split_effort(model: &str) -> (&str, Option<&'static str>) {
-    for effort in EFFORTS {
-        let base = model
-            .strip_suffix(effort)
-            .and_then(|rest| rest.strip_suffix('-'));
-        if let Some(base) = base.filter(|base| !base.is_empty()) {
-            return (base, Some(effort));
-        }
-    }
-    (model, None)
 }
 
 /// A Chat tool (`{type, function: {..}}`) as a Responses tool (`{type, name, ..}`).
@@ -298,20 +282,4 @@ fn text_options(chat: &Map<String, Value>) -> Result<Option<Value>, TranslateErr
         text.insert("verbosity".into(), verbosity.clone());
     }
     Ok((!text.is_empty()).then_some(Value::Object(text)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn effort_suffixes_are_split_off() {
-        assert_eq!(
-            split_effort("gpt-5-codex-high"),
-            ("gpt-5-codex", Some("high"))
-        );
-        assert_eq!(split_effort("gpt-5-xhigh"), ("gpt-5", Some("xhigh")));
-        assert_eq!(split_effort("o4-mini"), ("o4-mini", None));
-        assert_eq!(split_effort("high"), ("high", None));
-    }
 }

@@ -1,6 +1,9 @@
 //! Chat Completions requests -> Responses requests, field by field.
 
-use byok_translate::{ChatOptions, Preset, TranslateError, chat_to_responses, response_to_chat};
+use byok_translate::{
+    ChatOptions, Preset, TranslateError, bundled_models, chat_to_responses, resolve_chat_alias,
+    response_to_chat,
+};
 use serde_json::{Value, json};
 
 fn codex(chat: &Value) -> Value {
@@ -121,9 +124,9 @@ fn effort_comes_from_the_model_suffix_or_reasoning_effort() {
         ("o4-mini-low", "low", "o4-mini"),
     ] {
         for preset in [Preset::OpenAi, Preset::Codex] {
-            let body = chat_to_responses(&with(hi(), "model", model.into()), preset)
-                .unwrap()
-                .body;
+            let mut chat = with(hi(), "model", model.into());
+            resolve_chat_alias(&mut chat, bundled_models()).unwrap();
+            let body = chat_to_responses(&chat, preset).unwrap().body;
             assert_eq!(body["model"], base);
             assert_eq!(
                 body["reasoning"],
@@ -131,11 +134,13 @@ fn effort_comes_from_the_model_suffix_or_reasoning_effort() {
             );
         }
     }
-    let body = codex(&with(
+    let mut chat = with(
         with(hi(), "model", "gpt-5-high".into()),
         "reasoning_effort",
         "low".into(),
-    ));
+    );
+    resolve_chat_alias(&mut chat, bundled_models()).unwrap();
+    let body = codex(&chat);
     assert_eq!(
         body["reasoning"]["effort"], "low",
         "an explicit reasoning_effort wins over the suffix"
