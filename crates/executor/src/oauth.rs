@@ -3,7 +3,7 @@
 use byok_auth::AuthError;
 use byok_translate::{
     ChatOptions, ChatStreamTranslator, Preset, ResponseCollector, ResponsesPassthrough,
-    ToolNameMap, chat_to_responses, resolve_chat_alias, resolve_responses_alias, response_to_chat,
+    chat_to_responses, resolve_chat_alias, resolve_responses_alias, response_to_chat,
     responses_for_codex,
 };
 use byok_types::{
@@ -49,17 +49,11 @@ impl CodexExecutor {
                 Protocol::Chat,
             )));
         }
-        let collected = self.collect(response).await?;
-        let mut completion = response_to_chat(&collected, &options);
-        if let Some(id) = collected.get("id").and_then(Value::as_str) {
-            let id = if id.starts_with("chatcmpl-") {
-                id.to_owned()
-            } else {
-                format!("chatcmpl-{id}")
-            };
-            completion["id"] = Value::String(id);
-        }
-        Ok(ProviderResponse::Complete(completion))
+        // The tool names are restored by `response_to_chat`, from `options`.
+        let collected = self.collect(response, ResponseCollector::new()).await?;
+        Ok(ProviderResponse::Complete(response_to_chat(
+            &collected, &options,
+        )))
     }
 
     pub(crate) async fn codex_responses(&self, mut body: Value) -> Result<ProviderResponse> {
@@ -83,15 +77,19 @@ impl CodexExecutor {
                 Protocol::Responses,
             )));
         }
-        let mut collected = self.collect(response).await?;
-        restore_tool_names(&mut collected, &tool_names);
-        Ok(ProviderResponse::Complete(collected))
+        let collector = ResponseCollector::with_tool_names(tool_names);
+        Ok(ProviderResponse::Complete(
+            self.collect(response, collector).await?,
+        ))
     }
 
     /// Reads a whole Codex stream into one `response` object (its output built from the items).
-    async fn collect(&self, response: UpstreamResponse) -> Result<Value> {
+    async fn collect(
+        &self,
+        response: UpstreamResponse,
+        mut collector: ResponseCollector,
+    ) -> Result<Value> {
         let mut body = response.bytes_stream();
-        let mut collector = ResponseCollector::new();
         loop {
             match tokio::time::timeout(self.idle_timeout, body.next()).await {
                 Ok(Some(Ok(chunk))) => collector.feed(&chunk),
@@ -111,12 +109,10 @@ impl CodexExecutor {
 
     /// POSTs a Codex request with the next account in turn; an account at its usage limit rests
     /// and the request goes to the next one.
-    async fn codex_post(&self, mut body: Value, model: &str) -> Result<UpstreamResponse> {
-        // What the backend demands, whatever the translation produced.
-        if let Some(map) = body.as_object_mut() {
-            map.insert("stream".into(), Value::Bool(true));
-            map.insert("store".into(), Value::Bool(false));
-        }
+    ///
+    /// `body` is byok-translate's Codex body (`chat_to_responses` with `Preset::Codex`, or
+    /// `responses_for_codex`): `store: false` and `stream: true` are set there, not here.
+    async fn codex_post(&self, body: Value, model: &str) -> Result<UpstreamResponse> {
         let bytes =
             Bytes::from(serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()))?);
         let accounts = self.signed_in_accounts().await?;
@@ -280,21 +276,5 @@ fn model_error(err: ByokError, model: &str) -> ByokError {
             ))
         }
         _ => err,
-    }
-}
-
-/// Puts the client's own tool names back into a collected response's function calls.
-fn restore_tool_names(response: &mut Value, names: &ToolNameMap) {
-    if names.is_empty() {
-        return;
-    }
-    let Some(output) = response.get_mut("output").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for item in output {
-        if let Some(Value::String(name)) = item.get_mut("name") {
-            let original = names.original(name).to_owned();
-            *name = original;
-        }
     }
 }

@@ -93,7 +93,7 @@ pub fn response_to_chat(response: &Value, options: &ChatOptions) -> Value {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let mut chat = json!({
-        "id": format!("chatcmpl-{id}"),
+        "id": chat_completion_id(id),
         "object": "chat.completion",
         "created": response.get("created_at").cloned().unwrap_or_else(|| 0.into()),
         "model": response.get("model").cloned().unwrap_or_else(|| "".into()),
@@ -106,6 +106,17 @@ pub fn response_to_chat(response: &Value, options: &ChatOptions) -> Value {
         chat["usage"] = serde_json::to_value(ChatUsage::from(usage)).unwrap_or_default();
     }
     chat
+}
+
+/// The Chat id of the answer to the Responses response `response_id`, streamed or not:
+/// `chatcmpl-` and the id, unless the id already starts so (a response byok built from a
+/// Chat answer). The one place this rule lives, so streamed and collected ids agree.
+pub(crate) fn chat_completion_id(response_id: &str) -> String {
+    if response_id.starts_with("chatcmpl-") {
+        response_id.to_owned()
+    } else {
+        format!("chatcmpl-{response_id}")
+    }
 }
 
 /// The answer's parts, gathered from the output items.

@@ -258,3 +258,23 @@ fn the_passthrough_changes_nothing_but_an_empty_final_output() {
         }
     }
 }
+
+#[test]
+fn streamed_and_collected_chat_ids_agree() {
+    for id in ["resp_7", "chatcmpl-already"] {
+        let stream = sse(&[
+            json!({"type": "response.created", "response": {"id": id, "created_at": 1, "model": "gpt-5"}}),
+            text_delta("Hi"),
+            json!({"type": "response.completed", "response": {"id": id, "status": "completed", "output": []}}),
+        ]);
+        let (out, _) = to_chat(ChatOptions::default(), &stream);
+        let streamed = chat_view(&out).chunks[0]["id"].clone();
+        let mut collector = ResponseCollector::new();
+        collector.feed(&stream);
+        let collected =
+            byok_translate::response_to_chat(&collector.finish().unwrap(), &ChatOptions::default());
+        assert_eq!(streamed, collected["id"], "{id}");
+        assert!(streamed.as_str().unwrap().starts_with("chatcmpl-"));
+        assert!(!streamed.as_str().unwrap().starts_with("chatcmpl-chatcmpl-"));
+    }
+}

@@ -15,11 +15,12 @@ pub(crate) struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Sets the fields every chunk repeats; `id` is the Responses id (`chatcmpl-` is added).
+    /// Sets the fields every chunk repeats; `id` is the Responses id (made a Chat id by
+    /// [`crate::answer::chat_completion_id`]).
     pub fn set_head(&mut self, id: &str, created: &str, model: &str) {
         self.prefix.clear();
         self.prefix.extend_from_slice(b"data: {\"id\":");
-        write_str(&mut self.prefix, &format!("chatcmpl-{id}"));
+        write_str(&mut self.prefix, &crate::answer::chat_completion_id(id));
         self.prefix
             .extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
         self.prefix.extend_from_slice(created.as_bytes());
