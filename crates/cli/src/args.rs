@@ -6,14 +6,19 @@
 use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 /// Parses the process's command line, or prints the error and exits (as `Cli::parse` does).
 ///
 /// A bad value that came from an environment variable is reported under the variable's name
-/// (`BYOK_PORT`), not the flag's: the user never typed `--port`.
+/// (`BYOK_PORT`), not the flag's: the user never typed `--port`. An empty (or blank)
+/// environment variable counts as unset: `BYOK_CLIENT_KEY=` must not switch off the
+/// `client_key` of byok.toml, nor `BYOK_PORT=` stop byok with "invalid value ''".
 pub fn parse() -> Cli {
-    Cli::try_parse().unwrap_or_else(|err| {
+    let parsed = command_ignoring_empty_env(Cli::command())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    parsed.unwrap_or_else(|err| {
         let args: Vec<String> = std::env::args().collect();
         name_the_env_var(err, &args, |name| std::env::var_os(name).is_some()).exit()
     })
@@ -85,8 +90,9 @@ an optional byok.toml with the same settings as the flags. Settings apply in thi
 flags, then environment variables, then byok.toml, then defaults.",
     after_help = "Environment: OPENAI_API_KEY, BYOK_HOME, CODEX_HOME, BYOK_HOST, BYOK_PORT, \
 BYOK_CLIENT_KEY, BYOK_OPENAI_BASE_URL, BYOK_CODEX_BASE_URL, BYOK_AUTH_ISSUER, BYOK_CONFIG, \
-BYOK_LOG_FORMAT, RUST_LOG \
-(log level, default info).\nRun `byok <command> --help` for details of each command."
+BYOK_LOG_FORMAT, BYOK_ALLOWED_HOSTS, BYOK_ALLOWED_ORIGINS, RUST_LOG (log level, default info). \
+An empty environment variable counts as unset.\nRun `byok <command> --help` for details of \
+each command."
 )]
 pub struct Cli {
     /// What to do.
@@ -95,6 +101,19 @@ pub struct Cli {
     /// Settings every command shares.
     #[command(flatten)]
     pub global: GlobalArgs,
+}
+
+/// `command` and its subcommands, with every argument whose environment variable is set but
+/// blank no longer reading it (clap would take the empty string as the value).
+fn command_ignoring_empty_env(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let blank = arg.get_env().is_some_and(|name| {
+                std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
+            });
+            if blank { arg.env(None::<&str>) } else { arg }
+        })
+        .mut_subcommands(command_ignoring_empty_env)
 }
 
 /// Where byok and the Codex CLI keep their state, and where sign-ins go.
@@ -240,6 +259,26 @@ pub struct ServeArgs {
     /// [default: https://chatgpt.com/backend-api/codex]
     #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]
     pub codex_base_url: Option<String>,
+    /// More `Host` names to serve besides localhost, *.localhost, 127.0.0.1, [::1] and the
+    /// listening address (comma-separated; a name, or name:port). Requests naming any other
+    /// host are refused, so a web page cannot reach byok through DNS rebinding.
+    #[arg(
+        long,
+        env = "BYOK_ALLOWED_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Web origins allowed to call byok from a browser besides loopback ones
+    /// (comma-separated, e.g. https://app.example.com). Requests from any other page are
+    /// refused.
+    #[arg(
+        long,
+        env = "BYOK_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
 }
 
 /// `byok login`.

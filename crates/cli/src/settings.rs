@@ -1,5 +1,10 @@
 //! Every setting of byok, resolved: flags, then environment variables, then `byok.toml`, then
 //! defaults. (clap reads the flags and the environment; this module adds the file and defaults.)
+//!
+//! An empty (or blank) value counts as unset wherever it comes from: `BYOK_CLIENT_KEY=` must not
+//! switch off the file's `client_key`. [`args::parse`](crate::args::parse)
+//! keeps clap from reading blank variables; [`Settings::resolve`] also skips blank values handed
+//! in by embedders.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,6 +61,12 @@ pub struct Settings {
     /// Where reasoning summaries go in Chat answers (`--reasoning`, `BYOK_REASONING`,
     /// `reasoning`).
     pub reasoning: ReasoningDisplay,
+    /// How long a client connection may stay silent before sending its request's headers.
+    pub client_idle_timeout: Duration,
+    /// More `Host` names served besides the loopback ones.
+    pub allowed_hosts: Vec<String>,
+    /// More web origins allowed to call byok besides the loopback ones.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -80,6 +91,9 @@ impl Settings {
             ratelimit_save_every: Duration::from_secs(30),
             log_format: LogFormat::default(),
             reasoning: ReasoningDisplay::default(),
+            client_idle_timeout: server.client_idle_timeout,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -89,33 +103,32 @@ impl Settings {
         let home = global
             .home
             .clone()
+            .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| home_dir().join(".byok"));
-        let file = match &global.config {
-            Some(path) => FileSettings::load(path, true)?,
-            None => FileSettings::load(&home.join(CONFIG_FILE), false)?,
-        };
+        let named = global.config.clone().filter(|p| !p.as_os_str().is_empty());
+        let required = named.is_some();
+        let path = named.unwrap_or_else(|| home.join(CONFIG_FILE));
+        let file = FileSettings::load(&path, required)?;
+        file.check(&path)?;
         let mut settings = Self::with_home(home);
-        let or_file = |flag: &Option<String>, file: &Option<String>| {
-            flag.clone()
-                .or_else(|| file.clone())
-                .filter(|v| !v.trim().is_empty())
-        };
         settings.codex_home = global
             .codex_home
             .clone()
+            .filter(|p| !p.as_os_str().is_empty())
             .or(file.codex_home)
             .unwrap_or(settings.codex_home);
-        settings.host = or_file(&serve.host, &file.host).unwrap_or(settings.host);
+        settings.host = or_file(serve.host.as_ref(), file.host.as_ref()).unwrap_or(settings.host);
         settings.port = serve.port.or(file.port).unwrap_or(settings.port);
-        settings.client_key = or_file(&serve.client_key, &file.client_key).map(Secret::from);
-        settings.openai_api_key = global
-            .openai_api_key
-            .clone()
-            .filter(|k| !k.trim().is_empty())
-            .map(Secret::from);
-        settings.openai_base_url = or_file(&serve.openai_base_url, &file.openai_base_url);
-        settings.codex_base_url = or_file(&serve.codex_base_url, &file.codex_base_url);
-        settings.auth_issuer = or_file(&global.auth_issuer, &file.auth_issuer);
+        settings.client_key =
+            or_file(serve.client_key.as_ref(), file.client_key.as_ref()).map(Secret::from);
+        settings.openai_api_key = given(global.openai_api_key.as_ref()).map(Secret::from);
+        settings.openai_base_url = or_file(
+            serve.openai_base_url.as_ref(),
+            file.openai_base_url.as_ref(),
+        );
+        settings.codex_base_url =
+            or_file(serve.codex_base_url.as_ref(), file.codex_base_url.as_ref());
+        settings.auth_issuer = or_file(global.auth_issuer.as_ref(), file.auth_issuer.as_ref());
         if let Some(mib) = file.max_body_mib {
             settings.body_limit = usize::try_from(mib)
                 .unwrap_or(usize::MAX)
@@ -127,6 +140,10 @@ impl Settings {
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
         settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
         settings.upstream_idle_timeout = file.upstream_idle_timeout_secs.map(Duration::from_secs);
+        settings.client_idle_timeout =
+            secs(file.client_idle_timeout_secs, settings.client_idle_timeout);
+        settings.allowed_hosts = list_or_file(&serve.allowed_hosts, file.allowed_hosts);
+        settings.allowed_origins = list_or_file(&serve.allowed_origins, file.allowed_origins);
         Ok(settings)
     }
 
@@ -137,7 +154,37 @@ impl Settings {
             body_limit: self.body_limit,
             keep_alive: self.keep_alive,
             shutdown_grace: self.shutdown_grace,
+            client_idle_timeout: self.client_idle_timeout,
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
         }
+    }
+}
+
+/// A flag's (or environment variable's) value, unless it is blank.
+fn given(value: Option<&String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty()).cloned()
+}
+
+/// The flag's value, else the file's; a blank one counts as unset in both.
+fn or_file(flag: Option<&String>, file: Option<&String>) -> Option<String> {
+    given(flag).or_else(|| given(file))
+}
+
+/// The flag's list (a comma-separated variable split by clap), else the file's; blank entries
+/// are dropped, and a list of only blank entries counts as unset.
+fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
+    let clean = |list: Vec<String>| -> Vec<String> {
+        list.into_iter()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let flag = clean(flag.to_vec());
+    if flag.is_empty() {
+        clean(file.unwrap_or_default())
+    } else {
+        flag
     }
 }
 
@@ -155,6 +202,9 @@ impl Settings {
 /// upstream_idle_timeout_secs = 300
 /// log_format = "text"
 /// reasoning = "content"
+/// client_idle_timeout_secs = 30
+/// allowed_hosts = ["byok.home.arpa"]
+/// allowed_origins = ["https://app.example.com"]
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +222,9 @@ struct FileSettings {
     upstream_idle_timeout_secs: Option<u64>,
     log_format: Option<LogFormat>,
     reasoning: Option<ReasoningDisplay>,
+    client_idle_timeout_secs: Option<u64>,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
 }
 
 impl FileSettings {
@@ -215,6 +268,32 @@ fn where_in(text: &str, err: &toml::de::Error) -> String {
     match key {
         Some(key) => format!("line {line}, column {column} (`{key}`): {}", err.message()),
         None => format!("line {line}, column {column}: {}", err.message()),
+    }
+}
+
+impl FileSettings {
+    /// Refuses values that parse but cannot work: a zero duration busy-loops keep-alive
+    /// comments or fails every request at once, a zero body limit refuses every request.
+    fn check(&self, path: &Path) -> Result<(), CliError> {
+        let positive = [
+            ("keep_alive_secs", self.keep_alive_secs),
+            ("shutdown_grace_secs", self.shutdown_grace_secs),
+            (
+                "upstream_idle_timeout_secs",
+                self.upstream_idle_timeout_secs,
+            ),
+            ("client_idle_timeout_secs", self.client_idle_timeout_secs),
+            ("max_body_mib", self.max_body_mib),
+        ];
+        match positive.into_iter().find(|(_, value)| *value == Some(0)) {
+            Some((name, _)) => Err(CliError::Config {
+                path: path.to_owned(),
+                detail: format!(
+                    "`{name}` is 0; it must be at least 1 (or left out for the default)"
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -330,5 +409,98 @@ mod tests {
             message.contains("byok.toml") && message.contains("prot"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_blank_flag_or_variable_counts_as_unset_and_the_file_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "client_key = \"from-file\"\ncodex_base_url = \"http://127.0.0.1:9/file\"\n\
+             host = \"127.0.0.2\"\ncodex_home = \"/from/file\"\n\
+             allowed_hosts = [\"byok.home.arpa\"]\n",
+        )
+        .unwrap();
+        // What clap hands over for `BYOK_CLIENT_KEY=` and the like when it reads them.
+        let global = GlobalArgs {
+            codex_home: Some(PathBuf::new()),
+            auth_issuer: Some(" ".into()),
+            openai_api_key: Some(String::new()),
+            ..global(dir.path())
+        };
+        let serve = ServeArgs {
+            host: Some(String::new()),
+            client_key: Some(String::new()),
+            codex_base_url: Some("  ".into()),
+            allowed_hosts: vec![String::new()],
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&global, &serve).unwrap();
+        assert_eq!(settings.client_key.unwrap().expose(), "from-file");
+        assert_eq!(
+            settings.codex_base_url.as_deref(),
+            Some("http://127.0.0.1:9/file")
+        );
+        assert_eq!(settings.host, "127.0.0.2");
+        assert_eq!(settings.codex_home, PathBuf::from("/from/file"));
+        assert_eq!(settings.auth_issuer, None);
+        assert!(settings.openai_api_key.is_none());
+        assert_eq!(settings.allowed_hosts, ["byok.home.arpa"]);
+
+        let blank_home = GlobalArgs {
+            home: Some(PathBuf::new()),
+            ..GlobalArgs::default()
+        };
+        let settings = Settings::resolve(&blank_home, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.home, home_dir().join(".byok"));
+    }
+
+    #[test]
+    fn allowed_hosts_and_origins_come_from_the_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "allowed_origins = [\"https://app.example.com\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.allowed_origins, ["https://app.example.com"]);
+        let flags = ServeArgs {
+            allowed_origins: vec![
+                " http://a.test ".into(),
+                String::new(),
+                "http://b.test".into(),
+            ],
+            allowed_hosts: vec!["byok.lan".into()],
+            ..ServeArgs::default()
+        };
+        let config = Settings::resolve(&global(dir.path()), &flags)
+            .unwrap()
+            .server_config();
+        assert_eq!(config.allowed_origins, ["http://a.test", "http://b.test"]);
+        assert_eq!(config.allowed_hosts, ["byok.lan"]);
+    }
+
+    #[test]
+    fn zero_durations_and_limits_are_refused_naming_the_setting() {
+        for name in [
+            "keep_alive_secs",
+            "shutdown_grace_secs",
+            "upstream_idle_timeout_secs",
+            "client_idle_timeout_secs",
+            "max_body_mib",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(CONFIG_FILE), format!("{name} = 0\n")).unwrap();
+            let err = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(name) && message.contains("byok.toml"),
+                "{message}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "keep_alive_secs = 1\n").unwrap();
+        assert!(Settings::resolve(&global(dir.path()), &ServeArgs::default()).is_ok());
     }
 }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use common::{byok, run, serve};
+use common::{byok, run, serve, serve_with};
 
 fn fake_jwt(email: &str, expires_in: i64) -> String {
     let payload = json!({
@@ -359,4 +359,59 @@ async fn login_with_a_device_code_saves_the_account() {
     assert!(ok);
     assert!(out.contains("* me@example.com, plan plus"), "{out}");
     assert!(!out.contains("rt-1"), "no token in the status: {out}");
+}
+
+#[tokio::test]
+async fn an_empty_environment_variable_counts_as_unset() {
+    let dirs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
+    std::fs::write(
+        dirs.path().join("byok/byok.toml"),
+        "port = 0\nclient_key = \"key-from-file\"\n\
+         codex_base_url = \"http://127.0.0.1:9/from-file\"\n",
+    )
+    .unwrap();
+    // Blank values as a careless `export BYOK_CLIENT_KEY=` or a template leaves them.
+    let (mut child, base, said) = serve_with(
+        byok(&dirs)
+            .arg("serve")
+            .env("BYOK_CLIENT_KEY", "")
+            .env("BYOK_CODEX_BASE_URL", "")
+            .env("BYOK_PORT", "")
+            .env("BYOK_HOST", " ")
+            .env("BYOK_ALLOWED_ORIGINS", ""),
+    )
+    .await;
+    assert!(said.contains("http://127.0.0.1:9/from-file"), "{said}");
+    assert!(said.contains("client key"), "{said}");
+    let response = reqwest::Client::new()
+        .get(format!("{base}/models"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("client key"), "{message}");
+    let with_key = reqwest::Client::new()
+        .get(format!("{base}/models"))
+        .bearer_auth("key-from-file")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_key.status(), 200);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_zero_duration_in_byok_toml_stops_serve_naming_it() {
+    let dirs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
+    std::fs::write(dirs.path().join("byok/byok.toml"), "keep_alive_secs = 0\n").unwrap();
+    let (ok, _, err) = run(byok(&dirs).args(["serve", "--port", "0"])).await;
+    assert!(!ok);
+    assert!(
+        err.contains("keep_alive_secs") && err.contains("at least 1"),
+        "{err}"
+    );
 }

@@ -35,6 +35,19 @@ pub struct ServerConfig {
     pub keep_alive: Duration,
     /// After a shutdown signal, how long running requests may take to finish before they are cut.
     pub shutdown_grace: Duration,
+    /// How long a client connection may take to send a request's headers, counted from when it
+    /// opened or its previous answer ended; then it is closed. So connections that never send
+    /// a request, send their headers a byte at a time, or sit idle between requests cannot
+    /// hold the server's file descriptors.
+    pub client_idle_timeout: Duration,
+    /// `Host` names served besides the loopback ones (`localhost`, `*.localhost`, loopback IP
+    /// addresses) when the server listens on loopback: `name` (any port), `name:port`, or
+    /// `*.domain`. Any other `Host` is refused, which defeats DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// Web origins (`scheme://host[:port]`) allowed to call the server from a browser besides
+    /// loopback ones. A request with any other `Origin` is refused, and only these get CORS
+    /// answers, so a web page the user visits cannot spend the account.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +57,9 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             keep_alive: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(30),
+            client_idle_timeout: Duration::from_secs(30),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }

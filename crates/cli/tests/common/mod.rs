@@ -57,11 +57,12 @@ pub async fn run(command: &mut Command) -> (bool, String, String) {
 /// Starts `byok serve --port 0` from `command`; returns the process, its base URL
 /// (`http://127.0.0.1:PORT/v1`) and what it said on stderr until then.
 pub async fn serve(command: &mut Command) -> (Child, String, String) {
-    let mut child = command
-        .args(["serve", "--port", "0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    serve_with(command.args(["serve", "--port", "0"])).await
+}
+
+/// Starts `command`, a `byok serve` with its arguments given; returns what [`serve`] does.
+pub async fn serve_with(command: &mut Command) -> (Child, String, String) {
+    let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut said = String::new();
     let base = loop {
