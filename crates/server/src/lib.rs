@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod access_log;
+mod browser;
 mod client_key;
 mod config;
 mod error;
@@ -33,6 +34,8 @@ pub struct AppState {
     started_at: i64,
     /// Cancelled when the shutdown grace is over: running requests end at once.
     cut: CancellationToken,
+    /// The listening address, when [`serve`] knows it: beyond loopback, `Host` is not checked.
+    listening_on: Option<std::net::SocketAddr>,
 }
 
 impl AppState {
@@ -43,7 +46,14 @@ impl AppState {
             config: Arc::new(config),
             started_at: byok_types::unix_now(),
             cut: CancellationToken::new(),
+            listening_on: None,
         }
+    }
+
+    /// The same state, for a server listening on `addr`.
+    pub(crate) fn listening_on(mut self, addr: std::net::SocketAddr) -> Self {
+        self.listening_on = Some(addr);
+        self
     }
 
     /// Ends every request still running (streams get a last error event). [`serve`] calls it
@@ -82,6 +92,10 @@ impl std::fmt::Debug for AppState {
 /// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
 /// `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
 /// needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
+/// Requests from web pages are checked as the README's security section says: a `Host` that
+/// is not loopback or in [`ServerConfig::allowed_hosts`] (checked as if listening on loopback,
+/// unless [`serve`] knows better), or an `Origin` that is not loopback or in
+/// [`ServerConfig::allowed_origins`], is refused with 403.
 ///
 /// [`serve`] adds the loopback check and graceful shutdown; with `router` you run it your way:
 ///
@@ -110,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         client_key::require_client_key,
     ));
     let body_limit = state.config.body_limit;
+    let browser = browser::BrowserLayer(Arc::new(browser::BrowserRules::new(
+        &state.config,
+        state.listening_on,
+    )));
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .merge(api)
@@ -122,6 +140,7 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(axum::middleware::from_fn(access_log::access_log)),
+                .layer(axum::middleware::from_fn(access_log::access_log))
+                .layer(browser),
         )
 }

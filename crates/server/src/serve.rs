@@ -51,9 +51,10 @@ pub async fn serve(
     executor: Arc<dyn ProviderExecutor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    check_bind(listener.local_addr()?, config.client_key.as_ref())?;
+    let addr = listener.local_addr()?;
+    check_bind(addr, config.client_key.as_ref())?;
     let grace = config.shutdown_grace;
-    let state = AppState::new(executor, config);
+    let state = AppState::new(executor, config).listening_on(addr);
     let app = router(state.clone());
     let stopping = Arc::new(Notify::new());
     let notify = Arc::clone(&stopping);
