@@ -68,24 +68,7 @@ pub fn responses_for_codex(body: Value) -> Result<TranslatedRequest, TranslateEr
         Some(Value::String(_)) => {}
         Some(_) => return Err(TranslateError::invalid("instructions", "expected a string")),
     }
-    if let Some(Value::Array(input)) = body.get_mut("input") {
-        for item in input {
-            rename_tool(item, &mut tool_names);
-        }
-    }
-    if let Some(Value::Array(tools)) = body.get_mut("tools") {
-        for tool in tools {
-            rename_tool(tool, &mut tool_names);
-        }
-    }
-    if let Some(choice @ Value::Object(_)) = body.get_mut("tool_choice") {
-        rename_tool(choice, &mut tool_names);
-        if let Some(Value::Array(tools)) = choice.get_mut("tools") {
-            for tool in tools {
-                rename_tool(tool, &mut tool_names);
-            }
-        }
-    }
+    shorten_tool_names(&mut body, &mut tool_names);
     let mut include: Vec<Value> = match body.remove("include") {
         Some(Value::Array(include)) => include,
         _ => Vec::new(),
@@ -101,6 +84,29 @@ pub fn responses_for_codex(body: Value) -> Result<TranslatedRequest, TranslateEr
         body: Value::Object(body),
         tool_names,
     })
+}
+
+/// Shortens the tool names of a Responses body that are too long, everywhere they appear:
+/// tools, tool calls in `input`, and the tool choice.
+pub(crate) fn shorten_tool_names(body: &mut Map<String, Value>, tool_names: &mut ToolNameMap) {
+    if let Some(Value::Array(input)) = body.get_mut("input") {
+        for item in input {
+            rename_tool(item, tool_names);
+        }
+    }
+    if let Some(Value::Array(tools)) = body.get_mut("tools") {
+        for tool in tools {
+            rename_tool(tool, tool_names);
+        }
+    }
+    if let Some(choice @ Value::Object(_)) = body.get_mut("tool_choice") {
+        rename_tool(choice, tool_names);
+        if let Some(Value::Array(tools)) = choice.get_mut("tools") {
+            for tool in tools {
+                rename_tool(tool, tool_names);
+            }
+        }
+    }
 }
 
 /// `input` as the list of items the backend wants.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod answer;
+mod anthropic;
 mod codex;
 mod error;
 mod messages;
@@ -15,6 +16,10 @@ mod tool_names;
 mod usage;
 
 pub use answer::{ChatOptions, response_to_chat};
+pub use anthropic::{
+    ClaudeModels, MessagesOptions, MessagesStreamTranslator, TranslatedMessages,
+    estimate_input_tokens, messages_to_responses, response_to_message,
+};
 pub use codex::responses_for_codex;
 pub use error::{StreamError, TranslateError};
 pub use models::{

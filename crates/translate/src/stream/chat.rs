@@ -1,12 +1,9 @@
 //! Responses SSE -> Chat Completions chunk SSE, the hot path.
 
 use super::chunk::{ChunkWriter, Text, TextField, error_event};
-use super::delta::read_delta_after;
 use super::tool_calls::ToolCalls;
-use super::wire::{
-    Delta, Event, Item, KIND_PREFIX, ResponseHead, incomplete_finish_reason, sniff_kind,
-};
-use super::{SseTranslator, StreamState};
+use super::wire::{Delta, Event, Item, ResponseHead, incomplete_finish_reason};
+use super::{Parsed, SseTranslator, StreamState, parse_event};
 use crate::answer::ChatOptions;
 use crate::options::ReasoningMode;
 use crate::sse::SseParser;
@@ -110,20 +107,10 @@ impl Core {
         if self.state != StreamState::Running {
             return;
         }
-        match sniff_kind(data) {
-            Some(kind) if !self.wants(kind) => {}
-            Some(kind) if kind.ends_with(b".delta") => {
-                let after_kind = KIND_PREFIX.len() + kind.len() + 1;
-                let fast = read_delta_after(data, after_kind);
-                if let Some(delta) = fast.or_else(|| serde_json::from_slice(data).ok()) {
-                    self.delta(kind, &delta, out);
-                }
-            }
-            _ => {
-                if let Ok(event) = serde_json::from_slice::<Event<'_>>(data) {
-                    self.handle(&event, out);
-                }
-            }
+        match parse_event(data, |kind| self.wants(kind)) {
+            Some(Parsed::Delta(kind, delta)) => self.delta(kind, &delta, out),
+            Some(Parsed::Event(event)) => self.handle(&event, out),
+            None => {}
         }
     }
 

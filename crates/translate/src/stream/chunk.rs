@@ -150,7 +150,7 @@ pub(crate) enum Text<'a> {
 }
 
 impl Text<'_> {
-    fn write(self, out: &mut Vec<u8>) {
+    pub(crate) fn write(self, out: &mut Vec<u8>) {
         match self {
             Self::Plain(text) => write_str(out, text),
             Self::Json(json) => out.extend_from_slice(json.as_bytes()),

@@ -2,18 +2,47 @@
 
 mod assemble;
 mod chat;
-mod chunk;
+pub(crate) mod chunk;
 mod collect;
 mod delta;
 mod passthrough;
 mod tool_calls;
-mod wire;
+pub(crate) mod wire;
 
 pub use chat::ChatStreamTranslator;
 pub(crate) use chunk::write_json;
 pub use collect::ResponseCollector;
 pub use passthrough::ResponsesPassthrough;
 pub(crate) use wire::incomplete_finish_reason;
+
+/// One event of the hot path, as far as a translator wants it read.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned and matched at once, never stored: boxing would allocate per event"
+)]
+pub(crate) enum Parsed<'a> {
+    /// A `*.delta` event, its type and its fields (read without a full parse when it is
+    /// written the usual way).
+    Delta(&'a [u8], wire::Delta<'a>),
+    /// Any other event, parsed.
+    Event(wire::Event<'a>),
+}
+
+/// Reads one event's data, unless `wants` says its type cannot matter (then it is not even
+/// parsed: lifecycle events carry the whole 10-30 KB `instructions`). Lines that are not JSON
+/// events (keep-alives, the `[DONE]` of proxies) give `None`.
+pub(crate) fn parse_event(data: &[u8], wants: impl FnOnce(&[u8]) -> bool) -> Option<Parsed<'_>> {
+    match wire::sniff_kind(data) {
+        Some(kind) if !wants(kind) => None,
+        Some(kind) if kind.ends_with(b".delta") => {
+            let after_kind = wire::KIND_PREFIX.len() + kind.len() + 1;
+            let fast = delta::read_delta_after(data, after_kind);
+            fast.or_else(|| serde_json::from_slice(data).ok())
+                .map(|delta| Parsed::Delta(kind, delta))
+        }
+        _ => serde_json::from_slice(data).ok().map(Parsed::Event),
+    }
+}
 
 /// An incremental stream translator: upstream bytes in, translated SSE bytes out.
 ///

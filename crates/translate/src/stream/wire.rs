@@ -59,6 +59,11 @@ pub(crate) struct Item<'a> {
     #[serde(rename = "type", default, borrow)]
     pub kind: Cow<'a, str>,
     #[serde(default, borrow)]
+    pub id: Option<Cow<'a, str>>,
+    /// A reasoning item's opaque state, what lets the next turn continue its reasoning.
+    #[serde(default, borrow)]
+    pub encrypted_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     pub call_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub name: Option<Cow<'a, str>>,
