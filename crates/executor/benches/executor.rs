@@ -68,8 +68,12 @@ fn request() -> ChatRequest {
 }
 
 async fn through_executor(executor: &CodexExecutor) -> usize {
-    match executor.chat(request()).await.unwrap() {
-        byok_types::ProviderResponse::Stream(s) => read_stream(s).await.len(),
+    match executor
+        .chat(&byok_types::RequestContext::local(), request())
+        .await
+        .unwrap()
+    {
+        byok_types::ProviderResponse::Stream(s) => read_stream(s.body).await.len(),
         byok_types::ProviderResponse::Complete(_) => unreachable!("a streaming request"),
     }
 }

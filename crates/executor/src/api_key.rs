@@ -7,7 +7,9 @@ use byok_translate::{
     ResponsesStreamBuilder, chat_to_response, resolve_chat_alias, resolve_responses_alias,
     responses_to_chat_request,
 };
-use byok_types::{ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret};
+use byok_types::{
+    ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret, StreamProtocol,
+};
 use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -15,7 +17,7 @@ use serde_json::Value;
 use crate::CodexExecutor;
 use crate::failure::translate_error;
 use crate::send::Sender;
-use crate::stream::{Passthrough, Protocol, Translated, shaped};
+use crate::stream::{Passthrough, Translated, shaped};
 use crate::upstream::UpstreamResponse;
 
 /// The account name API-key answers are recorded under in the rate-limit store.
@@ -48,7 +50,8 @@ impl CodexExecutor {
         // `stream: false` is left out by `to_value`; the OpenAI API's default is the same.
         resolve_chat_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
         let response = self.api_key_post("/v1/chat/completions", &mut body).await?;
-        self.api_key_answer(response, stream, Protocol::Chat).await
+        self.api_key_answer(response, stream, StreamProtocol::Chat)
+            .await
     }
 
     pub(crate) async fn api_key_responses(&self, mut body: Value) -> Result<ProviderResponse> {
@@ -58,7 +61,7 @@ impl CodexExecutor {
             match self.api_key_post("/v1/responses", &mut body).await {
                 Ok(response) => {
                     return self
-                        .api_key_answer(response, stream, Protocol::Responses)
+                        .api_key_answer(response, stream, StreamProtocol::Responses)
                         .await;
                 }
                 Err(ByokError::Upstream { status: 404, .. }) => {
@@ -96,7 +99,7 @@ impl CodexExecutor {
                 response.bytes_stream(),
                 builder,
                 self.idle_timeout,
-                Protocol::Responses,
+                StreamProtocol::Responses,
             )))
         } else {
             let completion = self.read_json(response).await?;
@@ -130,7 +133,7 @@ impl CodexExecutor {
         &self,
         response: UpstreamResponse,
         stream: bool,
-        protocol: Protocol,
+        protocol: StreamProtocol,
     ) -> Result<ProviderResponse> {
         if stream {
             Ok(ProviderResponse::Stream(shaped(

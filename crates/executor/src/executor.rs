@@ -7,7 +7,8 @@ use std::time::Duration;
 use byok_auth::AuthManager;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, Result, Secret,
+    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, RequestContext,
+    Result, Secret,
 };
 use serde_json::Value;
 
@@ -119,7 +120,12 @@ impl CodexExecutor {
 
     /// Answers a Chat Completions request: a `chat.completion`, or, when `req.stream` is set,
     /// `chat.completion.chunk` events ending in `data: [DONE]` (or an error event).
-    pub async fn chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
+    ///
+    /// `ctx` says who asks and with which headers (use [`RequestContext::local`] outside a
+    /// server).
+    pub async fn chat(&self, ctx: &RequestContext, req: ChatRequest) -> Result<ProviderResponse> {
+        // The context is not used yet: the Codex session headers will be derived from it.
+        let _ = ctx;
         let started = std::time::Instant::now();
         let model = req.model.clone();
         let result = match self.mode() {
@@ -131,8 +137,9 @@ impl CodexExecutor {
     }
 
     /// Answers a Responses API request body: a `response` object, or, when the body's `stream`
-    /// is true, Responses events.
-    pub async fn responses(&self, body: Value) -> Result<ProviderResponse> {
+    /// is true, Responses events. `ctx` as for [`chat`](Self::chat).
+    pub async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+        let _ = ctx;
         let started = std::time::Instant::now();
         let model = body
             .get("model")
@@ -208,15 +215,15 @@ impl ProviderExecutor for CodexExecutor {
         self.mode().provider()
     }
 
-    async fn chat(&self, request: ChatRequest) -> Result<ProviderResponse> {
-        CodexExecutor::chat(self, request).await
+    async fn chat(&self, ctx: &RequestContext, request: ChatRequest) -> Result<ProviderResponse> {
+        CodexExecutor::chat(self, ctx, request).await
     }
 
-    async fn responses(&self, body: Value) -> Result<ProviderResponse> {
-        CodexExecutor::responses(self, body).await
+    async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+        CodexExecutor::responses(self, ctx, body).await
     }
 
-    fn supported_models(&self) -> Vec<String> {
+    fn supported_models(&self, _ctx: &RequestContext) -> Vec<String> {
         CodexExecutor::supported_models(self)
     }
 }

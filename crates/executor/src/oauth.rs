@@ -7,7 +7,8 @@ use byok_translate::{
     responses_for_codex,
 };
 use byok_types::{
-    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result, unix_now,
+    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result, StreamProtocol,
+    unix_now,
 };
 use bytes::Bytes;
 use futures::StreamExt;
@@ -18,7 +19,7 @@ use crate::CodexExecutor;
 use crate::failure::{says_model_unsupported, seconds_until, translate_error};
 use crate::pool::Turn;
 use crate::send::Sender;
-use crate::stream::{Protocol, Translated, broken, cut_short, idle_timeout, shaped};
+use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
 use crate::upstream::UpstreamResponse;
 
 /// What a user with no credentials at all is told.
@@ -46,7 +47,7 @@ impl CodexExecutor {
                 response.bytes_stream(),
                 translator,
                 self.idle_timeout,
-                Protocol::Chat,
+                StreamProtocol::Chat,
             )));
         }
         // The tool names are restored by `response_to_chat`, from `options`.
@@ -74,7 +75,7 @@ impl CodexExecutor {
                 response.bytes_stream(),
                 passthrough,
                 self.idle_timeout,
-                Protocol::Responses,
+                StreamProtocol::Responses,
             )));
         }
         let collector = ResponseCollector::with_tool_names(tool_names);

@@ -5,45 +5,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use byok_translate::SseTranslator;
-use byok_types::{ByokError, ByteStream, Silence};
+use byok_translate::{SseTranslator, StreamState, TokenCounts};
+use byok_types::{
+    ByokError, ProviderStream, Silence, StreamEnd, StreamProtocol as Protocol, StreamReport,
+    TokenUsage,
+};
 use bytes::Bytes;
 use futures::Stream;
-use serde_json::json;
+use serde_json::Value;
 
 use crate::upstream::BodyError;
-
-/// Which protocol the caller's stream speaks, for the error event that ends a broken stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Protocol {
-    /// Chat Completions chunks: success ends with `data: [DONE]`.
-    Chat,
-    /// Responses events: success ends with `response.completed` (or `incomplete` / `failed`).
-    Responses,
-}
-
-impl Protocol {
-    /// The event that tells the caller the stream failed: OpenAI's error object for Chat
-    /// clients, a Responses `error` event (which also carries that object) for Responses clients.
-    pub(crate) fn error_event(self, err: &ByokError) -> Bytes {
-        let body = err.to_openai_json();
-        let text = match self {
-            Self::Chat => format!("data: {body}\n\n"),
-            Self::Responses => {
-                let error = &body["error"];
-                let event = json!({
-                    "type": "error",
-                    "code": error["code"],
-                    "message": error["message"],
-                    "param": error["param"],
-                    "error": error,
-                });
-                format!("event: error\ndata: {event}\n\n")
-            }
-        };
-        Bytes::from(text)
-    }
-}
 
 /// What happens to the upstream's bytes on their way to the caller.
 pub(crate) trait Shape: Send + Unpin + 'static {
@@ -51,6 +22,10 @@ pub(crate) trait Shape: Send + Unpin + 'static {
     fn feed(&mut self, input: Bytes) -> Bytes;
     /// Bytes to send once the upstream ended cleanly: an error event if the stream was cut.
     fn finish(&mut self) -> Bytes;
+    /// How the stream ended, once the bytes sent so far ended it.
+    fn end(&self) -> Option<StreamEnd>;
+    /// The token usage the upstream reported, if it did.
+    fn usage(&self) -> Option<TokenUsage>;
 }
 
 /// Bytes passed through untouched, watched for the terminal event so a stream cut short still
@@ -59,7 +34,8 @@ pub(crate) struct Passthrough {
     protocol: Protocol,
     /// The start of the current line: enough to recognise a terminal event.
     line: Vec<u8>,
-    terminal_seen: bool,
+    end: Option<StreamEnd>,
+    usage: UsageSniffer,
 }
 
 /// How much of a line's start the watch keeps.
@@ -70,7 +46,8 @@ impl Passthrough {
         Self {
             protocol,
             line: Vec::with_capacity(LINE_PREFIX),
-            terminal_seen: false,
+            end: None,
+            usage: UsageSniffer::default(),
         }
     }
 
@@ -93,45 +70,159 @@ impl Passthrough {
         let line = self.line.as_slice();
         let data = line.strip_prefix(b"data:").map(<[u8]>::trim_ascii_start);
         let event = line.strip_prefix(b"event:").map(<[u8]>::trim_ascii_start);
-        let terminal = match self.protocol {
-            Protocol::Chat => {
-                data.is_some_and(|d| d.starts_with(b"[DONE]") || d.starts_with(br#"{"error""#))
-            }
-            Protocol::Responses => {
-                const EVENTS: [&[u8]; 4] = [
-                    b"response.completed",
-                    b"response.incomplete",
-                    b"response.failed",
-                    b"error",
-                ];
-                event.is_some_and(|e| EVENTS.contains(&e))
-                    || data.is_some_and(|d| {
-                        EVENTS.iter().any(|t| {
-                            d.strip_prefix(br#"{"type":""#)
-                                .is_some_and(|r| r.starts_with(t) && r.get(t.len()) == Some(&b'"'))
-                        })
-                    })
-            }
+        if self.end.is_some() {
+            return;
+        }
+        let failed = || StreamEnd::Failed {
+            message: "the upstream reported an error".into(),
         };
-        self.terminal_seen |= terminal;
+        // Passthrough serves the OpenAI APIs only; an Anthropic stream is always translated.
+        self.end = if self.protocol == Protocol::Chat {
+            data.and_then(|d| {
+                if d.starts_with(b"[DONE]") {
+                    Some(StreamEnd::Completed)
+                } else {
+                    d.starts_with(br#"{"error""#).then(failed)
+                }
+            })
+        } else {
+            responses_terminal(event, data).map(|kind| match kind {
+                b"response.completed" => StreamEnd::Completed,
+                b"response.incomplete" => StreamEnd::Incomplete {
+                    reason: "unknown".into(),
+                },
+                _ => failed(),
+            })
+        };
     }
+}
+
+/// The terminal event a Responses line names, by its `event:` name or its data's `type`.
+fn responses_terminal(event: Option<&[u8]>, data: Option<&[u8]>) -> Option<&'static [u8]> {
+    const EVENTS: [&[u8]; 4] = [
+        b"response.completed",
+        b"response.incomplete",
+        b"response.failed",
+        b"error",
+    ];
+    if let Some(event) = event {
+        return EVENTS.iter().copied().find(|t| *t == event);
+    }
+    let data = data?.strip_prefix(br#"{"type":""#)?;
+    EVENTS
+        .iter()
+        .copied()
+        .find(|t| data.starts_with(t) && data.get(t.len()) == Some(&b'"'))
 }
 
 impl Shape for Passthrough {
     fn feed(&mut self, input: Bytes) -> Bytes {
         self.observe(&input);
+        self.usage.feed(&input);
         input
     }
 
     fn finish(&mut self) -> Bytes {
         // A last line without its newline still counts.
         self.check_line();
-        if self.terminal_seen {
+        self.usage.feed(b"\n");
+        if self.end.is_some() {
             Bytes::new()
         } else {
-            self.protocol.error_event(&cut_short())
+            let err = cut_short();
+            self.end = Some(StreamEnd::Cut {
+                message: err.to_string(),
+            });
+            self.protocol.error_event(&err)
         }
     }
+
+    fn end(&self) -> Option<StreamEnd> {
+        self.end.clone()
+    }
+
+    fn usage(&self) -> Option<TokenUsage> {
+        self.usage.found
+    }
+}
+
+/// Lines longer than this are not inspected for token counts (they are still sent).
+const MAX_SNIFFED_LINE: usize = 1024 * 1024;
+
+/// Finds the token counts in passed-through SSE bytes, whatever the chunk boundaries: the
+/// `usage` of a Chat chunk or of a Responses event's `response`.
+#[derive(Default)]
+struct UsageSniffer {
+    line: Vec<u8>,
+    overlong: bool,
+    found: Option<TokenUsage>,
+}
+
+impl UsageSniffer {
+    /// Looks at every line the chunk completes. Lines wholly inside the chunk are read in
+    /// place; only a line split across chunks is copied.
+    fn feed(&mut self, chunk: &[u8]) {
+        let mut rest = chunk;
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(end + 1);
+            rest = tail;
+            let usage = if self.line.is_empty() && !self.overlong {
+                usage_in_line(line)
+            } else {
+                self.keep(line);
+                let usage = (!self.overlong)
+                    .then(|| usage_in_line(&self.line))
+                    .flatten();
+                self.line.clear();
+                self.overlong = false;
+                usage
+            };
+            self.found = usage.or(self.found);
+        }
+        self.keep(rest);
+    }
+
+    /// Keeps part of an unfinished line, unless the line is too long to bother with.
+    fn keep(&mut self, part: &[u8]) {
+        if self.overlong {
+            return;
+        }
+        if self.line.len() + part.len() > MAX_SNIFFED_LINE {
+            self.overlong = true;
+            self.line.clear();
+        } else {
+            self.line.extend_from_slice(part);
+        }
+    }
+}
+
+fn usage_in_line(line: &[u8]) -> Option<TokenUsage> {
+    let data = line.strip_prefix(b"data:")?.trim_ascii();
+    // Parse only the rare lines that can hold usage.
+    memchr::memmem::find(data, b"\"usage\"")?;
+    let value: Value = serde_json::from_slice(data).ok()?;
+    let usage = value
+        .get("usage")
+        .or_else(|| value.get("response")?.get("usage"))?;
+    let count = |names: [&str; 2]| names.iter().find_map(|n| usage.get(n)?.as_u64());
+    let detail = |names: [(&str, &str); 2]| {
+        names
+            .iter()
+            .find_map(|(outer, inner)| usage.get(outer)?.get(inner)?.as_u64())
+            .unwrap_or(0)
+    };
+    Some(TokenUsage {
+        input: count(["prompt_tokens", "input_tokens"])?,
+        output: count(["completion_tokens", "output_tokens"])?,
+        cached: detail([
+            ("prompt_tokens_details", "cached_tokens"),
+            ("input_tokens_details", "cached_tokens"),
+        ]),
+        reasoning: detail([
+            ("completion_tokens_details", "reasoning_tokens"),
+            ("output_tokens_details", "reasoning_tokens"),
+        ]),
+    })
 }
 
 /// Bytes translated by one of byok-translate's incremental translators.
@@ -148,6 +239,34 @@ impl<T: SseTranslator + Send + Unpin + 'static> Shape for Translated<T> {
         let mut out = Vec::new();
         self.0.finish(&mut out);
         Bytes::from(out)
+    }
+
+    fn end(&self) -> Option<StreamEnd> {
+        match self.0.state() {
+            StreamState::Running => None,
+            StreamState::Completed => Some(StreamEnd::Completed),
+            StreamState::Incomplete { reason } => Some(StreamEnd::Incomplete { reason }),
+            StreamState::Cut { message } => Some(StreamEnd::Cut { message }),
+            StreamState::Failed { message } => Some(StreamEnd::Failed { message }),
+            // A state added to byok-translate later: ended, but not known how.
+            _ => Some(StreamEnd::Failed {
+                message: "the stream ended in a state byok does not know".into(),
+            }),
+        }
+    }
+
+    fn usage(&self) -> Option<TokenUsage> {
+        self.0.usage().map(token_usage)
+    }
+}
+
+/// byok-translate's counts as byok-types' (the two crates depend on none of each other).
+pub(crate) fn token_usage(counts: TokenCounts) -> TokenUsage {
+    TokenUsage {
+        input: counts.input,
+        output: counts.output,
+        cached: counts.cached,
+        reasoning: counts.reasoning,
     }
 }
 
@@ -172,19 +291,23 @@ pub(crate) fn idle_timeout(idle: Duration) -> ByokError {
 }
 
 /// Sends `body` through `shape` to the caller as it arrives. A chunk that does not come within
-/// `idle`, or a broken connection, ends the stream with `protocol`'s error event.
-pub(crate) fn shaped<S, B>(body: B, shape: S, idle: Duration, protocol: Protocol) -> ByteStream
+/// `idle`, or a broken connection, ends the stream with `protocol`'s error event. The stream's
+/// report gets the usage and the end as soon as the shape knows them.
+pub(crate) fn shaped<S, B>(body: B, shape: S, idle: Duration, protocol: Protocol) -> ProviderStream
 where
     S: Shape,
     B: Stream<Item = std::result::Result<Bytes, BodyError>> + Send + 'static,
 {
-    Box::pin(Shaped {
+    let report = StreamReport::new();
+    let stream = Shaped {
         body: Box::pin(body),
         shape,
         protocol,
         idle: Silence::new(idle),
+        report: report.clone(),
         done: false,
-    })
+    };
+    ProviderStream::new(protocol, Box::pin(stream), report)
 }
 
 /// The stream [`shaped`] returns.
@@ -194,7 +317,33 @@ struct Shaped<S, B> {
     protocol: Protocol,
     /// The idle timeout: a whole period without a chunk ends the stream.
     idle: Silence,
+    report: StreamReport,
     done: bool,
+}
+
+impl<S: Shape, B> Shaped<S, B> {
+    /// Passes what the shape knows to the report, once the stream has ended.
+    fn report_end(&self) -> bool {
+        let Some(end) = self.shape.end() else {
+            return false;
+        };
+        if let Some(usage) = self.shape.usage() {
+            self.report.set_usage(usage);
+        }
+        self.report.set_end(end);
+        true
+    }
+
+    /// Ends the stream with byok's own error event (broken or idle upstream).
+    fn cut(&mut self, err: &ByokError) -> Bytes {
+        self.done = true;
+        if !self.report_end() {
+            self.report.set_end(StreamEnd::Cut {
+                message: err.to_string(),
+            });
+        }
+        self.protocol.error_event(err)
+    }
 }
 
 impl<S, B> Stream for Shaped<S, B>
@@ -210,25 +359,27 @@ where
             let out = match this.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.idle.heard();
-                    this.shape.feed(chunk)
+                    let out = this.shape.feed(chunk);
+                    this.report_end();
+                    out
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    this.shape.finish()
+                    let out = this.shape.finish();
+                    this.report_end();
+                    out
                 }
                 Poll::Ready(Some(Err(err))) => {
-                    this.done = true;
                     tracing::warn!(error = %err, "upstream stream broke");
-                    this.protocol.error_event(&broken(&err))
+                    this.cut(&broken(&err))
                 }
                 Poll::Pending => {
                     if this.idle.poll_quiet(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    this.done = true;
                     let idle = this.idle.period();
                     tracing::warn!(idle_ms = idle.as_millis(), "upstream stream went idle");
-                    this.protocol.error_event(&idle_timeout(idle))
+                    this.cut(&idle_timeout(idle))
                 }
             };
             if !out.is_empty() {
@@ -280,7 +431,7 @@ mod tests {
         let cut = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\"}\n\n";
         let out = run(Protocol::Responses, &[cut]);
         assert!(out.starts_with(cut));
-        assert!(out[cut.len()..].starts_with("event: error\ndata: {"));
+        assert!(out[cut.len()..].starts_with("\n\nevent: error\ndata: {"));
         // `response.completed_extra` is no terminal event.
         let near = "data: {\"type\":\"response.completed_x\"}\n\n";
         assert!(run(Protocol::Responses, &[near]).contains("event: error"));

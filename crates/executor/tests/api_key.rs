@@ -45,7 +45,13 @@ async fn chat_streams_pass_through_byte_for_byte() {
     });
 
     let req = ChatRequest::from_value(sent.clone()).unwrap();
-    let sse = stream_text(executor.chat(req).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), req)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(sse, CHAT_STREAM);
     let received = upstream.received();
@@ -81,7 +87,12 @@ async fn a_client_prompt_cache_key_is_kept() {
     }))
     .unwrap();
 
-    let answer = complete(executor.chat(req).await.unwrap());
+    let answer = complete(
+        executor
+            .chat(&byok_types::RequestContext::local(), req)
+            .await
+            .unwrap(),
+    );
 
     assert_eq!(answer, completion);
     assert_eq!(upstream.received()[0].body["prompt_cache_key"], "mine");
@@ -97,7 +108,13 @@ async fn a_chat_stream_cut_short_ends_with_an_error_not_done() {
     }))
     .unwrap();
 
-    let sse = stream_text(executor.chat(req).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), req)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert!(sse.starts_with(&cut));
     assert!(!sse.contains("[DONE]"));
@@ -111,7 +128,13 @@ async fn responses_go_to_the_openai_responses_endpoint() {
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let sent = json!({"model": "gpt-5", "stream": true, "input": "Hello", "temperature": 0.5});
 
-    let sse = stream_text(executor.responses(sent.clone()).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .responses(&byok_types::RequestContext::local(), sent.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(sse, fixture("text"));
     let received = upstream.received();
@@ -136,7 +159,13 @@ async fn responses_are_served_through_chat_when_the_upstream_has_no_responses_en
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
 
     let body = json!({"model": "gpt-4.1", "stream": true, "input": "Hello"});
-    let sse = stream_text(executor.responses(body).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .responses(&byok_types::RequestContext::local(), body)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let events: Vec<Value> = data_lines(&sse)
         .iter()
@@ -152,7 +181,12 @@ async fn responses_are_served_through_chat_when_the_upstream_has_no_responses_en
 
     // The next request goes to Chat Completions straight away, here without streaming.
     let body = json!({"model": "gpt-4.1", "input": "Hello"});
-    let response = complete(executor.responses(body).await.unwrap());
+    let response = complete(
+        executor
+            .responses(&byok_types::RequestContext::local(), body)
+            .await
+            .unwrap(),
+    );
     assert_eq!(response["object"], "response");
     assert!(response.to_string().contains("Hi again"));
 
@@ -176,7 +210,10 @@ async fn upstream_errors_keep_their_status_and_body() {
     let upstream = StandIn::start(vec![Reply::Status(401, body.into())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
 
-    let err = executor.chat(hi()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hi())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 401);
     assert_eq!(err.to_openai_json()["error"]["code"], "invalid_api_key");
@@ -198,7 +235,10 @@ async fn a_rate_limit_is_reported_with_retry_after_and_its_headers_recorded() {
     let limits = Arc::new(RateLimitStore::default());
     let (executor, _keep) = api_key_executor_recording(&upstream, KEY, &limits).await;
 
-    let err = executor.chat(hi()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hi())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 429);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
@@ -226,7 +266,13 @@ async fn events_far_larger_than_a_read_buffer_pass_through_whole() {
     }))
     .unwrap();
 
-    let sse = stream_text(executor.chat(req).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), req)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(sse, body);
 }
@@ -254,7 +300,10 @@ async fn a_large_answer_head_is_read_and_its_rate_limit_headers_recorded() {
     let limits = Arc::new(RateLimitStore::default());
     let (executor, _keep) = api_key_executor_recording(&upstream, KEY, &limits).await;
 
-    let err = executor.chat(hi()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hi())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 429);
     assert_eq!(

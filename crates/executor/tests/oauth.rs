@@ -41,7 +41,13 @@ async fn streaming_chat_is_translated_as_it_arrives() {
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
-    let sse = stream_text(executor.chat(awkward_chat(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), awkward_chat(true))
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let received = upstream.received();
     assert_eq!(received.len(), 1);
@@ -73,7 +79,12 @@ async fn non_streaming_chat_collects_the_items_not_the_empty_completed_output() 
     let upstream = StandIn::start(vec![Reply::Fixture("text-empty-output")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let completion = complete(executor.chat(awkward_chat(false)).await.unwrap());
+    let completion = complete(
+        executor
+            .chat(&byok_types::RequestContext::local(), awkward_chat(false))
+            .await
+            .unwrap(),
+    );
 
     let received = upstream.received();
     assert_codex_request(&received[0], "acc-work");
@@ -103,7 +114,13 @@ async fn tool_calls_stream_with_indexes_from_zero() {
         "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
     }));
 
-    let sse = stream_text(executor.chat(request).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), request)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let received = upstream.received();
     assert_codex_request(&received[0], "acc-work");
@@ -135,7 +152,13 @@ async fn responses_clients_get_the_events_with_the_completed_output_filled() {
         "store": true
     });
 
-    let sse = stream_text(executor.responses(body).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .responses(&byok_types::RequestContext::local(), body)
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let received = upstream.received();
     assert_codex_request(&received[0], "acc-work");
@@ -164,7 +187,12 @@ async fn non_streaming_responses_get_one_response_object() {
 
     // LangChain's `invoke`: `stream: false` and a plain string input.
     let body = json!({"model": "gpt-5", "stream": false, "input": "Hello"});
-    let response = complete(executor.responses(body).await.unwrap());
+    let response = complete(
+        executor
+            .responses(&byok_types::RequestContext::local(), body)
+            .await
+            .unwrap(),
+    );
 
     let received = upstream.received();
     assert_codex_request(&received[0], "acc-work");
@@ -188,7 +216,10 @@ async fn no_credentials_tells_how_to_sign_in() {
     let upstream = StandIn::start(Vec::new()).await;
     let executor = oauth_executor(&upstream, &nobody.auth, &Arc::default());
 
-    let err = executor.chat(awkward_chat(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), awkward_chat(true))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, ByokError::Unauthorized(_)), "{err:?}");
     let message = err.to_string();
@@ -207,7 +238,10 @@ async fn a_model_the_backend_refuses_is_a_clear_404() {
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let request = chat(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}));
 
-    let err = executor.chat(request).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), request)
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 404, "{err:?}");
     assert!(err.to_string().contains("gpt-4o"));
@@ -224,7 +258,10 @@ async fn other_backend_errors_reach_the_caller_as_they_are() {
     let upstream = StandIn::start(vec![Reply::Status(400, body.into())]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(awkward_chat(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), awkward_chat(true))
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 400);
     assert_eq!(
@@ -266,11 +303,20 @@ async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
     let upstream = StandIn::start(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(awkward_chat(false)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), awkward_chat(false))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), 502);
     assert!(err.to_string().contains("The model had a hiccup"), "{err}");
 
-    let sse = stream_text(executor.chat(awkward_chat(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), awkward_chat(true))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(!sse.contains("[DONE]"));
     let last: Value = serde_json::from_str(data_lines(&sse).last().unwrap()).unwrap();
     assert!(
@@ -280,4 +326,43 @@ async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
             .contains("hiccup"),
         "{last}"
     );
+}
+
+/// A stream names its protocol and reports its usage and end, also for a Chat client that
+/// did not ask for usage (whose bytes carry none): the server logs tokens from the report.
+#[tokio::test]
+async fn streams_report_their_protocol_usage_and_end() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["work"], &issuer).await;
+    let upstream = StandIn::start(vec![Reply::Fixture("text"), Reply::Fixture("text")]).await;
+    let limits = Arc::new(RateLimitStore::default());
+    let executor = oauth_executor(&upstream, &accounts.auth, &limits);
+    let ctx = byok_types::RequestContext::local();
+
+    let mut request = awkward_chat(true).to_value();
+    request.as_object_mut().unwrap().remove("stream_options");
+    let answer = executor.chat(&ctx, chat(request)).await.unwrap();
+    let byok_types::ProviderResponse::Stream(stream) = answer else {
+        panic!("a stream");
+    };
+    assert_eq!(stream.protocol, byok_types::StreamProtocol::Chat);
+    let report = stream.report.clone();
+    assert_eq!(report.end(), None, "not ended before it is read");
+    let sse = read_stream(stream.body).await;
+    assert!(!sse.contains("\"usage\""), "no usage chunk unasked: {sse}");
+    assert_eq!(report.end(), Some(byok_types::StreamEnd::Completed));
+    let usage = report.usage().expect("the usage of response.completed");
+    assert_eq!(usage.input, 2239);
+    assert!(usage.output > 0);
+
+    let body = json!({"model": "gpt-5", "stream": true, "input": "Hello"});
+    let answer = executor.responses(&ctx, body).await.unwrap();
+    let byok_types::ProviderResponse::Stream(stream) = answer else {
+        panic!("a stream");
+    };
+    assert_eq!(stream.protocol, byok_types::StreamProtocol::Responses);
+    let report = stream.report.clone();
+    read_stream(stream.body).await;
+    assert_eq!(report.end(), Some(byok_types::StreamEnd::Completed));
+    assert_eq!(report.usage().map(|u| u.input), Some(2239));
 }

@@ -46,7 +46,13 @@ async fn accounts_take_turns() {
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
     for _ in 0..4 {
-        stream_text(executor.chat(chat()).await.unwrap()).await;
+        stream_text(
+            executor
+                .chat(&byok_types::RequestContext::local(), chat())
+                .await
+                .unwrap(),
+        )
+        .await;
     }
 
     assert_eq!(
@@ -71,7 +77,10 @@ async fn a_usage_limit_is_not_retried_and_carries_the_reset() {
     let upstream = StandIn::start(vec![usage_limit(321)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(chat()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), chat())
+        .await
+        .unwrap_err();
 
     let ByokError::UsageLimit {
         retry_after,
@@ -91,7 +100,10 @@ async fn a_usage_limit_is_not_retried_and_carries_the_reset() {
     );
 
     // The account rests: the next request does not even reach the backend.
-    let err = executor.chat(chat()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), chat())
+        .await
+        .unwrap_err();
     let wait = err.retry_after().unwrap().as_secs();
     assert!((300..=321).contains(&wait), "{wait}");
     assert_eq!(upstream.received().len(), 1);
@@ -105,11 +117,23 @@ async fn the_next_account_serves_while_one_rests() {
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     // Alice's turn: she is at her limit, so the same request goes to Bob.
-    let sse = stream_text(executor.chat(chat()).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), chat())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
     // Bob serves the next ones while Alice rests.
     for _ in 0..2 {
-        stream_text(executor.chat(chat()).await.unwrap()).await;
+        stream_text(
+            executor
+                .chat(&byok_types::RequestContext::local(), chat())
+                .await
+                .unwrap(),
+        )
+        .await;
     }
 
     assert_eq!(
@@ -125,7 +149,10 @@ async fn when_every_account_rests_the_earliest_reset_is_reported() {
     let upstream = StandIn::start(vec![usage_limit(900), usage_limit(120)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(chat()).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), chat())
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 429);
     let wait = err.retry_after().unwrap().as_secs();
@@ -146,7 +173,13 @@ async fn an_account_whose_token_is_refused_even_refreshed_hands_over_to_the_next
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let sse = stream_text(executor.chat(chat()).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), chat())
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
     assert_eq!(
@@ -166,7 +199,15 @@ async fn concurrent_requests_share_the_accounts_evenly() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let executor = executor.clone();
-            tokio::spawn(async move { stream_text(executor.chat(chat()).await.unwrap()).await })
+            tokio::spawn(async move {
+                stream_text(
+                    executor
+                        .chat(&byok_types::RequestContext::local(), chat())
+                        .await
+                        .unwrap(),
+                )
+                .await
+            })
         })
         .collect();
     for task in tasks {

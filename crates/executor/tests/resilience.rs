@@ -34,7 +34,13 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
     assert_eq!(issuer.refreshes(), 1);
@@ -60,7 +66,10 @@ async fn a_second_401_is_not_refreshed_again() {
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(hello(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(true))
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 401);
     assert_eq!(issuer.refreshes(), 1);
@@ -79,7 +88,12 @@ async fn server_errors_before_the_first_byte_are_retried() {
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let completion = complete(executor.chat(hello(false)).await.unwrap());
+    let completion = complete(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(false))
+            .await
+            .unwrap(),
+    );
 
     assert_eq!(
         completion["choices"][0]["message"]["content"],
@@ -104,7 +118,10 @@ async fn three_tries_in_all_then_the_error() {
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(hello(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(true))
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(err, ByokError::Upstream { status: 502, .. }),
@@ -123,7 +140,13 @@ async fn a_connection_cut_mid_stream_ends_with_an_error_event_and_is_not_retried
     let upstream = StandIn::start(vec![Reply::Cut("text", cut_at)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let error = last_error(&sse);
     assert_eq!(error["error"]["type"], "upstream_error");
@@ -145,7 +168,10 @@ async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
     let upstream = StandIn::start(vec![Reply::Cut("text", 5000)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let err = executor.chat(hello(false)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(false))
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status(), 502, "{err:?}");
     assert_eq!(
@@ -162,11 +188,20 @@ async fn a_stream_without_its_terminal_event_is_an_error() {
     let upstream = StandIn::start(vec![Reply::Truncated("text"), Reply::Truncated("text")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
     last_error(&sse);
     assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
 
-    let err = executor.chat(hello(false)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(false))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), 502, "{err:?}");
 }
 
@@ -189,13 +224,25 @@ async fn a_stream_that_goes_quiet_ends_with_a_timeout_event() {
         .idle_timeout(Duration::from_millis(300))
         .build();
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
     let error = last_error(&sse);
     assert_eq!(error["error"]["type"], "timeout_error");
 
     // A Responses client gets a Responses error event.
     let body = json!({"model": "gpt-5", "stream": true, "input": "Hello"});
-    let sse = stream_text(executor.responses(body).await.unwrap()).await;
+    let sse = stream_text(
+        executor
+            .responses(&byok_types::RequestContext::local(), body)
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(sse.contains("event: error\ndata: "), "{sse}");
     assert!(!sse.contains("response.completed"));
 }
@@ -213,7 +260,10 @@ async fn an_answer_that_never_starts_is_a_timeout_and_not_retried() {
         .idle_timeout(Duration::from_millis(300))
         .build();
 
-    let err = executor.chat(hello(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(true))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, ByokError::Timeout(_)), "{err:?}");
     assert_eq!(err.status(), 504);
@@ -235,7 +285,10 @@ async fn an_unreachable_upstream_is_reported_as_such() {
         .retry(fast_retries())
         .build();
 
-    let err = executor.chat(hello(true)).await.unwrap_err();
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(true))
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, ByokError::Unreachable(_)), "{err:?}");
     assert_eq!(err.status(), 502);

@@ -34,8 +34,19 @@ async fn a_handed_in_client_streams_and_collects_the_answers() {
     let upstream = StandIn::start(vec![Reply::Fixture("text"), Reply::Fixture("text")]).await;
     let executor = handed_in_executor(&upstream, &accounts);
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
-    let whole = complete(executor.chat(hello(false)).await.unwrap());
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let whole = complete(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(false))
+            .await
+            .unwrap(),
+    );
 
     assert_eq!(chat_content(&chat_chunks(&sse)), fixture_text("text"));
     assert!(sse.ends_with("data: [DONE]\n\n"), "{sse}");
@@ -61,8 +72,17 @@ async fn a_handed_in_client_reports_a_cut_stream_and_an_error_status() {
     .await;
     let executor = handed_in_executor(&upstream, &accounts);
 
-    let sse = stream_text(executor.chat(hello(true)).await.unwrap()).await;
-    let err = executor.chat(hello(false)).await.unwrap_err();
+    let sse = stream_text(
+        executor
+            .chat(&byok_types::RequestContext::local(), hello(true))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let err = executor
+        .chat(&byok_types::RequestContext::local(), hello(false))
+        .await
+        .unwrap_err();
 
     let last: Value = serde_json::from_str(data_lines(&sse).last().unwrap()).unwrap();
     let message = last["error"]["message"].as_str().unwrap();

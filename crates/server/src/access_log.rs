@@ -2,8 +2,8 @@
 //!
 //! The line is written when the last holder of the request's [`RequestLog`] lets go of it: right
 //! after the handler for a plain answer, at the end of the body for a stream. So a stream's line
-//! carries its real duration, its token counts and how it ended. Bodies, keys and tokens are
-//! never part of it.
+//! carries its real duration, its token counts and how it ended, as the executor's
+//! [`StreamReport`] tells them. Bodies, keys and tokens are never part of it.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -11,37 +11,34 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use byok_types::{StreamEnd, StreamReport, TokenUsage};
 use serde_json::Value;
 
-/// Token counts of one answer, as the upstream reported them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TokenUsage {
-    pub(crate) prompt: u64,
-    pub(crate) completion: u64,
-}
-
-impl TokenUsage {
-    /// Reads `usage` from a Chat answer or chunk (`prompt_tokens`), a Responses object or event
-    /// (`input_tokens`, possibly under `response`).
-    pub(crate) fn from_json(value: &Value) -> Option<Self> {
-        let usage = value
-            .get("usage")
-            .or_else(|| value.get("response").and_then(|r| r.get("usage")))?;
-        let count = |names: [&str; 2]| names.iter().find_map(|n| usage.get(n)?.as_u64());
-        Some(Self {
-            prompt: count(["prompt_tokens", "input_tokens"])?,
-            completion: count(["completion_tokens", "output_tokens"])?,
-        })
-    }
-}
-
-/// How a streamed answer ended, for the log line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StreamEnd {
-    /// The upstream stream ended by itself.
-    Finished,
-    /// The stream ended with an error event.
-    Failed,
+/// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses object
+/// (`input_tokens`) or an Anthropic message (`input_tokens` plus cache reads and writes).
+pub(crate) fn usage_of_answer(value: &Value) -> Option<TokenUsage> {
+    let usage = value.get("usage")?;
+    let count = |names: &[&str]| names.iter().find_map(|n| usage.get(n)?.as_u64());
+    let detail = |pairs: [(&str, &str); 2]| {
+        pairs
+            .iter()
+            .find_map(|(outer, inner)| usage.get(outer)?.get(inner)?.as_u64())
+    };
+    Some(TokenUsage {
+        input: count(&["prompt_tokens", "input_tokens"])?,
+        output: count(&["completion_tokens", "output_tokens"])?,
+        cached: detail([
+            ("prompt_tokens_details", "cached_tokens"),
+            ("input_tokens_details", "cached_tokens"),
+        ])
+        .or_else(|| count(&["cache_read_input_tokens"]))
+        .unwrap_or(0),
+        reasoning: detail([
+            ("completion_tokens_details", "reasoning_tokens"),
+            ("output_tokens_details", "reasoning_tokens"),
+        ])
+        .unwrap_or(0),
+    })
 }
 
 #[derive(Debug)]
@@ -53,8 +50,10 @@ struct Record {
     model: Option<String>,
     status: Option<u16>,
     usage: Option<TokenUsage>,
-    streamed: bool,
-    end: Option<StreamEnd>,
+    /// A streamed answer's report, read when the line is written.
+    stream: Option<StreamReport>,
+    /// Whether a streamed answer's body reached its end (rather than being dropped).
+    body_ended: bool,
 }
 
 /// The request's log record, shared by the middleware and a streaming body.
@@ -74,24 +73,34 @@ impl RequestLog {
         self.edit(|r| r.usage = Some(usage));
     }
 
-    pub(crate) fn set_streamed(&self) {
-        self.edit(|r| r.streamed = true);
+    /// The answer is a stream: its line tells what `report` says.
+    pub(crate) fn set_stream(&self, report: StreamReport) {
+        self.edit(|r| r.stream = Some(report));
     }
 
-    pub(crate) fn set_end(&self, end: StreamEnd) {
-        self.edit(|r| r.end = Some(end));
+    /// The stream's body was sent to its end.
+    pub(crate) fn set_body_ended(&self) {
+        self.edit(|r| r.body_ended = true);
     }
 }
 
 impl Drop for Record {
     fn drop(&mut self) {
         let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let end = self.stream.as_ref().map(StreamReport::end);
+        if let Some(usage) = self.stream.as_ref().and_then(StreamReport::usage) {
+            self.usage = Some(usage);
+        }
         // A stream dropped before its end means the client went away.
-        let outcome = match (self.streamed, self.end) {
-            (false, _) => "answered",
-            (true, Some(StreamEnd::Finished)) => "stream finished",
-            (true, Some(StreamEnd::Failed)) => "stream failed",
-            (true, None) => "client disconnected",
+        let outcome = match end {
+            None => "answered",
+            Some(Some(StreamEnd::Completed)) => "stream completed",
+            Some(Some(StreamEnd::Incomplete { .. })) => "stream incomplete",
+            Some(Some(StreamEnd::Failed { .. })) => "stream failed",
+            Some(Some(StreamEnd::Cut { .. })) => "stream cut",
+            // An executor whose stream does not report how it ended.
+            Some(_) if self.body_ended => "stream finished",
+            Some(_) => "client disconnected",
         };
         tracing::info!(
             target: "byok::access",
@@ -100,8 +109,10 @@ impl Drop for Record {
             model = %self.model.as_deref().unwrap_or("-"),
             status = self.status.unwrap_or(0),
             duration_ms = ms,
-            prompt_tokens = self.usage.map(|u| u.prompt),
-            completion_tokens = self.usage.map(|u| u.completion),
+            prompt_tokens = self.usage.map(|u| u.input),
+            completion_tokens = self.usage.map(|u| u.output),
+            cached_tokens = self.usage.map(|u| u.cached),
+            reasoning_tokens = self.usage.map(|u| u.reasoning),
             request_id = %self.request_id,
             "{outcome}"
         );
@@ -124,8 +135,8 @@ pub(crate) async fn access_log(mut request: Request, next: Next) -> Response {
         model: None,
         status: None,
         usage: None,
-        streamed: false,
-        end: None,
+        stream: None,
+        body_ended: false,
     })));
     request.extensions_mut().insert(log.clone());
     let response = next.run(request).await;
@@ -139,24 +150,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn reads_usage_of_chat_and_responses_shapes() {
-        let chat = json!({"usage": {"prompt_tokens": 3, "completion_tokens": 5}});
-        let responses = json!({"type": "response.completed",
-            "response": {"usage": {"input_tokens": 7, "output_tokens": 11}}});
-        assert_eq!(
-            TokenUsage::from_json(&chat),
+    fn reads_usage_of_chat_responses_and_anthropic_answers() {
+        let chat = json!({"usage": {"prompt_tokens": 3, "completion_tokens": 5,
+            "prompt_tokens_details": {"cached_tokens": 2}}});
+        let responses = json!({"object": "response", "usage": {"input_tokens": 7,
+            "output_tokens": 11, "output_tokens_details": {"reasoning_tokens": 4}}});
+        let anthropic = json!({"type": "message", "usage": {"input_tokens": 1,
+            "output_tokens": 2, "cache_read_input_tokens": 9}});
+        let usage = |input, output, cached, reasoning| {
             Some(TokenUsage {
-                prompt: 3,
-                completion: 5
+                input,
+                output,
+                cached,
+                reasoning,
             })
-        );
-        assert_eq!(
-            TokenUsage::from_json(&responses),
-            Some(TokenUsage {
-                prompt: 7,
-                completion: 11
-            })
-        );
-        assert_eq!(TokenUsage::from_json(&json!({"usage": null})), None);
+        };
+        assert_eq!(usage_of_answer(&chat), usage(3, 5, 2, 0));
+        assert_eq!(usage_of_answer(&responses), usage(7, 11, 0, 4));
+        assert_eq!(usage_of_answer(&anthropic), usage(1, 2, 9, 0));
+        assert_eq!(usage_of_answer(&json!({"usage": null})), None);
     }
 }

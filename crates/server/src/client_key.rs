@@ -4,27 +4,36 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use byok_types::{ByokError, Secret};
+use byok_types::{ByokError, ClientId, Secret};
 use subtle::ConstantTimeEq;
 
 use crate::ApiError;
 
 /// Lets a request through when no key is configured or when it carries the key, as
 /// `Authorization: Bearer KEY` (OpenAI's SDKs) or `x-api-key: KEY` (Anthropic-style clients).
+///
+/// A request let through carries its [`ClientId`] as an extension: derived from the key it
+/// authenticated with, or [`ClientId::local`] when the server has no key. The handlers put it
+/// in the executor's [`RequestContext`](byok_types::RequestContext).
 pub(crate) async fn require_client_key(
     State(key): State<Option<Secret>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    match key {
-        Some(key) if !carries_key(request.headers(), &key) => ApiError(ByokError::Unauthorized(
-            "missing or wrong client key: this byok server was started with `--client-key`; \
-             send that key as `Authorization: Bearer KEY` (the `api_key` of an OpenAI SDK)"
-                .into(),
-        ))
-        .into_response(),
-        _ => next.run(request).await,
-    }
+    let client = match key {
+        Some(key) if !carries_key(request.headers(), &key) => {
+            return ApiError(ByokError::Unauthorized(
+                "missing or wrong client key: this byok server was started with `--client-key`; \
+                 send that key as `Authorization: Bearer KEY` (the `api_key` of an OpenAI SDK)"
+                    .into(),
+            ))
+            .into_response();
+        }
+        Some(key) => ClientId::from_key(&key),
+        None => ClientId::local(),
+    };
+    request.extensions_mut().insert(client);
+    next.run(request).await
 }
 
 fn carries_key(headers: &HeaderMap, key: &Secret) -> bool {

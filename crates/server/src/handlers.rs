@@ -4,24 +4,27 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, extract::Request};
-use byok_types::{ByokError, ChatRequest, ProviderResponse};
+use byok_types::{ByokError, ChatRequest, ClientId, ProviderResponse, RequestContext};
 use serde_json::{Value, json};
 
-use crate::access_log::{RequestLog, TokenUsage};
+use crate::access_log::{RequestLog, usage_of_answer};
 use crate::{ApiError, AppState, sse};
 
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request = ChatRequest::from_slice(&read_body(body, &state)?)?;
     log.set_model(&request.model);
-    let answer = state.until_cut(state.executor.chat(request)).await?;
+    let ctx = RequestContext::new(client, headers);
+    let answer = state.until_cut(state.executor.chat(&ctx, request)).await?;
     Ok(relay(&state, answer, log))
 }
 
@@ -29,6 +32,8 @@ pub(crate) async fn chat_completions(
 pub(crate) async fn responses(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body: Value = serde_json::from_slice(&read_body(body, &state)?).map_err(|e| {
@@ -47,15 +52,23 @@ pub(crate) async fn responses(
             ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
         })?;
     log.set_model(model);
-    let answer = state.until_cut(state.executor.responses(body)).await?;
+    let ctx = RequestContext::new(client, headers);
+    let answer = state
+        .until_cut(state.executor.responses(&ctx, body))
+        .await?;
     Ok(relay(&state, answer, log))
 }
 
 /// `GET /v1/models`.
-pub(crate) async fn list_models(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list_models(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let ctx = RequestContext::new(client, headers);
     let data: Vec<Value> = state
         .executor
-        .supported_models()
+        .supported_models(&ctx)
         .iter()
         .map(|id| model_object(&state, id))
         .collect();
@@ -65,9 +78,12 @@ pub(crate) async fn list_models(State(state): State<AppState>) -> Json<Value> {
 /// `GET /v1/models/{id}`.
 pub(crate) async fn get_model(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if state.executor.supported_models().contains(&id) {
+    let ctx = RequestContext::new(client, headers);
+    if state.executor.supported_models(&ctx).contains(&id) {
         Ok(Json(model_object(&state, &id)))
     } else {
         Err(ByokError::NotFound(format!(
@@ -128,7 +144,7 @@ fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<By
 fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Response {
     match answer {
         ProviderResponse::Complete(value) => {
-            if let Some(usage) = TokenUsage::from_json(&value) {
+            if let Some(usage) = usage_of_answer(&value) {
                 log.set_usage(usage);
             }
             Json(value).into_response()

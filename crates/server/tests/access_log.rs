@@ -7,9 +7,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use byok_server::ServerConfig;
-use byok_types::{ByteStream, ProviderResponse, Secret};
+use byok_types::{ByteStream, Secret, StreamEnd, StreamProtocol, TokenUsage};
 use bytes::Bytes;
-use common::{Server, chat_body};
+use common::{Server, chat_body, stream_of};
 use serde_json::json;
 
 /// A log sink the test can read.
@@ -41,10 +41,20 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         ..ServerConfig::default()
     })
     .await;
+    // A Chat stream whose client did not ask for usage: no usage in its bytes, but the
+    // executor's report has it, and the log line shows it.
     let stream: ByteStream = Box::pin(futures::stream::iter([Ok(Bytes::from_static(
-        b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n",
+        b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n",
     ))]));
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    let (answer, report) = stream_of(StreamProtocol::Chat, stream);
+    report.set_usage(TokenUsage {
+        input: 3,
+        output: 5,
+        cached: 2,
+        reasoning: 1,
+    });
+    report.set_end(StreamEnd::Completed);
+    server.executor.answer(Ok(answer));
     let mut body = chat_body(true);
     body["messages"][0]["content"] = json!("BODY-TEXT-SECRET");
     let text = reqwest::Client::new()
@@ -79,8 +89,10 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         "status=200",
         "prompt_tokens=3",
         "completion_tokens=5",
+        "cached_tokens=2",
+        "reasoning_tokens=1",
         "duration_ms=",
-        "stream finished",
+        "stream completed",
     ] {
         assert!(lines[0].contains(field), "{field} not in {}", lines[0]);
     }

@@ -5,9 +5,9 @@ mod common;
 use std::time::Duration;
 
 use byok_server::ServerConfig;
-use byok_types::{ByokError, ByteStream, ProviderResponse};
+use byok_types::{ByokError, ByteStream, ProviderResponse, StreamEnd, StreamProtocol};
 use bytes::Bytes;
-use common::{Server, chat_body, error_of};
+use common::{Server, chat_body, chat_stream, error_of, stream_of};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -39,7 +39,7 @@ async fn streaming(
 ) {
     let server = Server::start(config).await;
     let (tx, dropped, stream) = channel_stream();
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    server.executor.answer(Ok(chat_stream(stream)));
     let response = reqwest::Client::new()
         .post(server.url("/v1/chat/completions"))
         .json(&chat_body(true))
@@ -140,7 +140,7 @@ async fn an_upstream_failure_mid_stream_ends_it_with_an_error_event() {
         Err(ByokError::BadGateway("the stream was cut".into())),
         Ok(Bytes::from_static(b"data: never sent\n\n")),
     ]));
-    server.executor.answer(Ok(ProviderResponse::Stream(stream)));
+    server.executor.answer(Ok(chat_stream(stream)));
     let text = reqwest::Client::new()
         .post(server.url("/v1/chat/completions"))
         .json(&chat_body(true))
@@ -297,4 +297,138 @@ async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
     assert_eq!(response.status(), 200);
     server.stop().await.unwrap();
     dropped.await.ok();
+    let text = response.text().await.unwrap();
+    let last = text.lines().rfind(|l| l.starts_with("data: ")).unwrap();
+    let event: Value = serde_json::from_str(&last["data: ".len()..]).unwrap();
+    assert!(
+        event["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down"),
+        "{text}"
+    );
+}
+
+/// A stream of each protocol cut at shutdown ends with the error event of its own protocol.
+#[tokio::test]
+async fn a_cut_stream_gets_the_error_event_of_its_own_protocol() {
+    for (protocol, path, body) in [
+        (
+            StreamProtocol::Responses,
+            "/v1/responses",
+            json!({"model": "gpt-5", "stream": true, "input": "hi"}),
+        ),
+        (
+            StreamProtocol::Chat,
+            "/v1/chat/completions",
+            chat_body(true),
+        ),
+    ] {
+        let server = Server::start(ServerConfig {
+            shutdown_grace: Duration::from_millis(50),
+            ..ServerConfig::default()
+        })
+        .await;
+        let (tx, _dropped, stream) = channel_stream();
+        let (answer, report) = stream_of(protocol, stream);
+        server.executor.answer(Ok(answer));
+        let response = reqwest::Client::new()
+            .post(server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        tx.send(Ok(Bytes::from_static(
+            b"event: a\ndata: {\"type\":\"a\"}\n\n",
+        )))
+        .unwrap();
+        server.stop().await.unwrap();
+        let text = response.text().await.unwrap();
+        let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+        let last = *events.last().unwrap();
+        let data: Value =
+            serde_json::from_str(last.lines().find_map(|l| l.strip_prefix("data: ")).unwrap())
+                .unwrap();
+        if protocol == StreamProtocol::Responses {
+            assert!(last.starts_with("event: error\n"), "{text}");
+            assert_eq!(data["type"], "error");
+            assert!(data["message"].as_str().unwrap().contains("shutting down"));
+        } else {
+            assert!(!last.contains("event:"), "{text}");
+            assert!(
+                data["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("shutting down")
+            );
+        }
+        assert!(
+            matches!(report.end(), Some(StreamEnd::Cut { .. })),
+            "{:?}",
+            report.end()
+        );
+        drop(tx);
+    }
+}
+
+/// The executor learns who asks (a hash of the client key, never the key) and the request's
+/// headers, without those that carry credentials.
+#[tokio::test]
+async fn the_executor_gets_the_client_identity_and_headers_without_credentials() {
+    let server = Server::start(ServerConfig {
+        client_key: Some(byok_types::Secret::new("k-SECRET")),
+        ..ServerConfig::default()
+    })
+    .await;
+    server
+        .executor
+        .answer(Ok(byok_types::ProviderResponse::Complete(json!({}))));
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/responses"))
+        .bearer_auth("k-SECRET")
+        .header("x-api-key", "k-SECRET")
+        .header("cookie", "session=k-SECRET")
+        .header("session-id", "0199a4f2-7c1e-7000-8000-000000000001")
+        .json(&json!({"model": "gpt-5", "input": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let clients = server.executor.clients.lock().unwrap().clone();
+    assert_eq!(
+        clients,
+        [byok_types::ClientId::from_key(&byok_types::Secret::new(
+            "k-SECRET"
+        ))]
+    );
+    assert!(!clients[0].as_str().contains("SECRET"));
+    let headers = server.executor.headers.lock().unwrap().clone();
+    assert_eq!(
+        headers[0]["session-id"],
+        "0199a4f2-7c1e-7000-8000-000000000001"
+    );
+    for name in ["authorization", "x-api-key", "cookie"] {
+        assert!(
+            !headers[0].contains_key(name),
+            "{name} reached the executor"
+        );
+    }
+    server.stop().await.unwrap();
+
+    // Without a client key, every client is `local`.
+    let server = Server::start(ServerConfig::default()).await;
+    server
+        .executor
+        .answer(Ok(byok_types::ProviderResponse::Complete(json!({}))));
+    reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .json(&chat_body(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.executor.clients.lock().unwrap().clone(),
+        [byok_types::ClientId::local()]
+    );
+    server.stop().await.unwrap();
 }

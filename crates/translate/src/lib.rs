@@ -38,3 +38,4 @@ pub use stream::{
     ChatStreamTranslator, ResponseCollector, ResponsesPassthrough, SseTranslator, StreamState,
 };
 pub use tool_names::{MAX_TOOL_NAME_LEN, ToolNameMap};
+pub use usage::TokenCounts;

@@ -44,6 +44,39 @@ pub(crate) struct ReasoningTokens {
     pub reasoning_tokens: u64,
 }
 
+/// The token counts of one answer, as the upstream reported them, whatever the API's shape.
+///
+/// Translators report them through [`SseTranslator::usage`](crate::SseTranslator::usage), so
+/// that a caller (an access log, a quota) need not parse the translated bytes again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TokenCounts {
+    /// Input (prompt) tokens, cached ones included.
+    pub input: u64,
+    /// Output (completion) tokens, reasoning ones included.
+    pub output: u64,
+    /// Of the input tokens, those served from the prompt cache.
+    pub cached: u64,
+    /// Of the output tokens, those spent on reasoning.
+    pub reasoning: u64,
+}
+
+impl From<ResponsesUsage> for TokenCounts {
+    fn from(usage: ResponsesUsage) -> Self {
+        Self {
+            input: usage.input_tokens,
+            output: usage.output_tokens,
+            cached: usage.input_tokens_details.cached_tokens,
+            reasoning: usage.output_tokens_details.reasoning_tokens,
+        }
+    }
+}
+
+impl From<ChatUsage> for TokenCounts {
+    fn from(usage: ChatUsage) -> Self {
+        ResponsesUsage::from(usage).into()
+    }
+}
+
 impl ResponsesUsage {
     /// Reads the usage of a `response` object, if it has one.
     pub fn deserialize_from(value: &serde_json::Value) -> Option<Self> {

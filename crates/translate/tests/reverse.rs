@@ -225,7 +225,7 @@ fn chat_errors_and_cut_offs_become_response_failed() {
         [format!("{chunk}\n\n").as_bytes()],
     );
     assert_eq!(events(&out).pop().unwrap()["type"], "response.failed");
-    assert!(matches!(state, StreamState::Failed { .. }));
+    assert!(matches!(state, StreamState::Cut { .. }));
 
     let length =
         r#"data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#;
@@ -240,5 +240,10 @@ fn chat_errors_and_cut_offs_become_response_failed() {
         "max_output_tokens"
     );
     assert_eq!(last["response"]["model"], "m");
-    assert_eq!(state, StreamState::Completed);
+    assert_eq!(
+        state,
+        StreamState::Incomplete {
+            reason: "max_output_tokens".into()
+        }
+    );
 }

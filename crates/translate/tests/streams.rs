@@ -3,8 +3,8 @@
 mod common;
 
 use byok_translate::{
-    ChatOptions, ChatStreamTranslator, ResponseCollector, ResponsesPassthrough, StreamError,
-    StreamState, ToolNameMap,
+    ChatOptions, ChatStreamTranslator, ResponseCollector, ResponsesPassthrough,
+    ResponsesStreamBuilder, SseTranslator, StreamError, StreamState, TokenCounts, ToolNameMap,
 };
 use common::{
     FIXTURES, chat_view, completed, done_items, events, fixture, run, to_chat, with_usage,
@@ -103,7 +103,7 @@ fn a_stream_cut_before_completed_is_an_error_for_every_translator() {
             !view.done_last && view.finish_reasons.is_empty() && view.usage.is_none(),
             "{name}"
         );
-        assert!(matches!(state, StreamState::Failed { .. }));
+        assert!(matches!(state, StreamState::Cut { .. }));
 
         let mut collector = ResponseCollector::new();
         collector.feed(&cut);
@@ -133,7 +133,7 @@ fn a_stream_cut_before_completed_is_an_error_for_every_translator() {
             .as_u64()
             .unwrap();
         assert_eq!(last["sequence_number"], previous + 1);
-        assert!(matches!(state, StreamState::Failed { .. }));
+        assert!(matches!(state, StreamState::Cut { .. }));
     }
 }
 
@@ -151,7 +151,12 @@ fn an_incomplete_response_finishes_with_its_reason() {
         assert_eq!(view.finish_reasons, [finish]);
         assert_eq!(view.usage.unwrap()["completion_tokens"], 7);
         assert!(view.done_last);
-        assert_eq!(state, StreamState::Completed);
+        assert_eq!(
+            state,
+            StreamState::Incomplete {
+                reason: reason.into()
+            }
+        );
 
         let mut collector = ResponseCollector::new();
         collector.feed(&stream);
@@ -277,4 +282,55 @@ fn streamed_and_collected_chat_ids_agree() {
         assert!(streamed.as_str().unwrap().starts_with("chatcmpl-"));
         assert!(!streamed.as_str().unwrap().starts_with("chatcmpl-chatcmpl-"));
     }
+}
+
+#[test]
+fn translators_report_the_usage_of_the_terminal_event_whether_or_not_the_client_asked() {
+    for name in FIXTURES {
+        let stream = fixture(name);
+        let usage = &completed(&stream)["usage"];
+        let expected = TokenCounts {
+            input: usage["input_tokens"].as_u64().unwrap(),
+            output: usage["output_tokens"].as_u64().unwrap(),
+            cached: usage["input_tokens_details"]["cached_tokens"]
+                .as_u64()
+                .unwrap_or(0),
+            reasoning: usage["output_tokens_details"]["reasoning_tokens"]
+                .as_u64()
+                .unwrap_or(0),
+        };
+        // A Chat client that did not ask for `include_usage`: no usage chunk, usage reported.
+        let mut chat = ChatStreamTranslator::new(ChatOptions::default());
+        assert_eq!(chat.usage(), None, "{name}: nothing known before the end");
+        let (out, state) = run(&mut chat, [&stream[..]]);
+        assert_eq!(state, StreamState::Completed, "{name}");
+        assert!(chat_view(&out).usage.is_none(), "{name}: not sent unasked");
+        assert_eq!(chat.usage(), Some(expected), "{name}");
+
+        let mut passthrough = ResponsesPassthrough::new(ToolNameMap::default());
+        run(&mut passthrough, [&stream[..]]);
+        assert_eq!(passthrough.usage(), Some(expected), "{name}");
+    }
+}
+
+#[test]
+fn a_chat_stream_without_usage_reports_its_usage_through_the_builder() {
+    let chunks = concat!(
+        "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":9,",
+        "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":3}}}\n\n",
+        "data: [DONE]\n\n"
+    );
+    let mut builder = ResponsesStreamBuilder::new("m");
+    let (_, state) = run(&mut builder, [chunks.as_bytes()]);
+    assert_eq!(state, StreamState::Completed);
+    assert_eq!(
+        builder.usage(),
+        Some(TokenCounts {
+            input: 4,
+            output: 9,
+            cached: 2,
+            reasoning: 3
+        })
+    );
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures::Stream;
 use serde_json::Value;
 
-use crate::{ChatRequest, ProviderId, Result};
+use crate::{ChatRequest, ProviderId, ProviderStream, RequestContext, Result};
 
 /// A body streamed to the client as it arrives: SSE bytes, chunk boundaries anywhere.
 ///
@@ -17,36 +17,53 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>
 pub enum ProviderResponse {
     /// A whole JSON answer (`chat.completion` or a Responses `response` object).
     Complete(Value),
-    /// Server-sent events, passed to the client as they come.
-    Stream(ByteStream),
+    /// Server-sent events, passed to the client as they come, with their protocol and the
+    /// report their stream fills in (usage, how it ended).
+    Stream(ProviderStream),
 }
 
 impl std::fmt::Debug for ProviderResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Complete(_) => f.write_str("ProviderResponse::Complete(..)"),
-            Self::Stream(_) => f.write_str("ProviderResponse::Stream(..)"),
+            Self::Stream(stream) => f
+                .debug_tuple("ProviderResponse::Stream")
+                .field(stream)
+                .finish(),
         }
     }
 }
 
 /// Something that answers OpenAI-style requests from an upstream.
 ///
-/// The server holds one `Arc<dyn ProviderExecutor>` and calls it for every request.
-/// Dropping the returned future or stream cancels the upstream request.
+/// The server holds one `Arc<dyn ProviderExecutor>` and calls it for every request, with the
+/// request's [`RequestContext`] (who sent it, the headers it came with). Dropping the returned
+/// future or stream cancels the upstream request.
+///
+/// A streamed answer ([`ProviderResponse::Stream`]) names its protocol and fills in its
+/// [`StreamReport`](crate::StreamReport): the server writes its own error events (keep-alive
+/// cut, shutdown) in that protocol and logs the reported usage and end.
+///
+/// New endpoints come as new methods with default bodies that answer 404, so that adding one
+/// does not break an implementor: the Anthropic Messages front (`messages`, `count_tokens`),
+/// stored responses (`get_response`, `delete_response`, `input_items`) and compaction
+/// (`compact`) are added that way.
 #[async_trait::async_trait]
 pub trait ProviderExecutor: Send + Sync {
-    /// Which upstream this executor speaks to for the current credentials.
+    /// Which upstream this executor speaks to for the current credentials (the same for every
+    /// request, so it takes no context).
     fn provider(&self) -> ProviderId;
 
     /// Answers a Chat Completions request: a `chat.completion` object, or, when
-    /// `request.stream` is set, `chat.completion.chunk` SSE ending in `data: [DONE]`.
-    async fn chat(&self, request: ChatRequest) -> Result<ProviderResponse>;
+    /// `request.stream` is set, `chat.completion.chunk` SSE ending in `data: [DONE]`
+    /// ([`StreamProtocol::Chat`](crate::StreamProtocol::Chat)).
+    async fn chat(&self, ctx: &RequestContext, request: ChatRequest) -> Result<ProviderResponse>;
 
     /// Answers a Responses API request (`POST /v1/responses` body): a `response` object, or,
-    /// when the body's `stream` is true, Responses SSE events.
-    async fn responses(&self, body: Value) -> Result<ProviderResponse>;
+    /// when the body's `stream` is true, Responses SSE events
+    /// ([`StreamProtocol::Responses`](crate::StreamProtocol::Responses)).
+    async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse>;
 
-    /// The model ids this executor serves, for `GET /v1/models`. Never empty.
-    fn supported_models(&self) -> Vec<String>;
+    /// The model ids this executor serves to this client, for `GET /v1/models`. Never empty.
+    fn supported_models(&self, ctx: &RequestContext) -> Vec<String>;
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod clock;
+mod context;
 mod error;
 mod executor;
 mod metrics;
@@ -9,9 +10,11 @@ mod ratelimit;
 mod request;
 mod secret;
 mod silence;
+mod stream;
 mod token;
 
 pub use clock::unix_now;
+pub use context::{ClientId, RequestContext};
 pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
 pub use metrics::{
@@ -23,4 +26,5 @@ pub use ratelimit::{RateLimitSnapshot, RateLimitStore};
 pub use request::ChatRequest;
 pub use secret::Secret;
 pub use silence::Silence;
+pub use stream::{ProviderStream, StreamEnd, StreamProtocol, StreamReport, TokenUsage};
 pub use token::{AccountId, OAuthToken};

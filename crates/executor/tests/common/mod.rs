@@ -107,7 +107,7 @@ pub async fn read_stream(mut stream: ByteStream) -> String {
 /// The stream of an answer that must be one.
 pub async fn stream_text(answer: ProviderResponse) -> String {
     match answer {
-        ProviderResponse::Stream(s) => read_stream(s).await,
+        ProviderResponse::Stream(s) => read_stream(s.body).await,
         ProviderResponse::Complete(v) => panic!("expected a stream, got {v}"),
     }
 }

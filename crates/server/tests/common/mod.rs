@@ -5,7 +5,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use byok_server::{ServeError, ServerConfig, serve};
-use byok_types::{ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse};
+use byok_types::{
+    ByokError, ByteStream, ChatRequest, ClientId, ProviderExecutor, ProviderId, ProviderResponse,
+    ProviderStream, RequestContext, StreamProtocol, StreamReport,
+};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -14,6 +17,10 @@ use tokio::sync::oneshot;
 pub struct Scripted {
     pub answers: Mutex<VecDeque<byok_types::Result<ProviderResponse>>>,
     pub asked: Mutex<Vec<Value>>,
+    /// The client identity of each call, in order.
+    pub clients: Mutex<Vec<ClientId>>,
+    /// The headers of each call, in order.
+    pub headers: Mutex<Vec<axum::http::HeaderMap>>,
     /// When set, the next call says it started, then never answers; the second sender is
     /// dropped with the call's future.
     pub hang: Mutex<Option<(oneshot::Sender<()>, oneshot::Sender<()>)>>,
@@ -33,8 +40,10 @@ impl Scripted {
         self.answers.lock().unwrap().push_back(answer);
     }
 
-    fn next(&self, asked: Value) -> byok_types::Result<ProviderResponse> {
+    fn next(&self, ctx: &RequestContext, asked: Value) -> byok_types::Result<ProviderResponse> {
         self.asked.lock().unwrap().push(asked);
+        self.clients.lock().unwrap().push(ctx.client().clone());
+        self.headers.lock().unwrap().push(ctx.headers().clone());
         self.answers
             .lock()
             .unwrap()
@@ -48,18 +57,26 @@ impl ProviderExecutor for Scripted {
     fn provider(&self) -> ProviderId {
         ProviderId::Codex
     }
-    async fn chat(&self, request: ChatRequest) -> byok_types::Result<ProviderResponse> {
+    async fn chat(
+        &self,
+        ctx: &RequestContext,
+        request: ChatRequest,
+    ) -> byok_types::Result<ProviderResponse> {
         let hang = self.hang.lock().unwrap().take();
         if let Some((started, _dropped_with_the_future)) = hang {
             started.send(()).ok();
             std::future::pending::<()>().await;
         }
-        self.next(request.to_value())
+        self.next(ctx, request.to_value())
     }
-    async fn responses(&self, body: Value) -> byok_types::Result<ProviderResponse> {
-        self.next(body)
+    async fn responses(
+        &self,
+        ctx: &RequestContext,
+        body: Value,
+    ) -> byok_types::Result<ProviderResponse> {
+        self.next(ctx, body)
     }
-    fn supported_models(&self) -> Vec<String> {
+    fn supported_models(&self, _ctx: &RequestContext) -> Vec<String> {
         vec!["gpt-5".into(), "o4-mini".into()]
     }
 }
@@ -101,6 +118,18 @@ impl Server {
         self.stop.take().unwrap().send(()).ok();
         self.task.await.unwrap()
     }
+}
+
+/// A streamed answer of `protocol` with these bytes, and the report the server reads.
+pub fn stream_of(protocol: StreamProtocol, body: ByteStream) -> (ProviderResponse, StreamReport) {
+    let report = StreamReport::new();
+    let stream = ProviderStream::new(protocol, body, report.clone());
+    (ProviderResponse::Stream(stream), report)
+}
+
+/// A streamed Chat answer with these bytes (its report left empty).
+pub fn chat_stream(body: ByteStream) -> ProviderResponse {
+    stream_of(StreamProtocol::Chat, body).0
 }
 
 /// A one-message Chat request.

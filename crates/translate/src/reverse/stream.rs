@@ -9,7 +9,7 @@ use super::chunk::{Chunk, ToolCallDelta};
 use super::item::{Kind, Open};
 use crate::sse::SseParser;
 use crate::stream::{SseTranslator, StreamState};
-use crate::usage::ChatUsage;
+use crate::usage::{ChatUsage, TokenCounts};
 
 /// Builds a Responses event stream from a Chat Completions chunk stream, for a Responses
 /// client served by a Chat-only upstream.
@@ -113,12 +113,19 @@ impl SseTranslator for ResponsesStreamBuilder {
                 let message =
                     "the upstream stream ended before the answer was complete; retry the request";
                 self.build.fail(out, message, None);
+                self.build.state = StreamState::Cut {
+                    message: message.into(),
+                };
             }
         }
     }
 
     fn state(&self) -> StreamState {
         self.build.state.clone()
+    }
+
+    fn usage(&self) -> Option<TokenCounts> {
+        self.build.usage.map(TokenCounts::from)
     }
 }
 
@@ -366,7 +373,16 @@ impl Build {
             "response.completed"
         };
         self.emit(out, kind, json!({"response": response}));
-        self.state = StreamState::Completed;
+        self.state = if kind == "response.incomplete" {
+            StreamState::Incomplete {
+                reason: response["incomplete_details"]["reason"]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_owned(),
+            }
+        } else {
+            StreamState::Completed
+        };
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, message: &str, code: Option<String>) {

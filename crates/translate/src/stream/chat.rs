@@ -7,7 +7,7 @@ use super::{Parsed, SseTranslator, StreamState, parse_event};
 use crate::answer::ChatOptions;
 use crate::options::ReasoningMode;
 use crate::sse::SseParser;
-use crate::usage::ChatUsage;
+use crate::usage::{ChatUsage, ResponsesUsage, TokenCounts};
 
 /// Translates a Responses event stream into Chat Completions chunk SSE, incrementally.
 ///
@@ -44,6 +44,8 @@ struct Core {
     chunks: ChunkWriter,
     started: bool,
     state: StreamState,
+    /// The usage of the terminal event, for [`SseTranslator::usage`].
+    usage: Option<ResponsesUsage>,
     tool_calls: ToolCalls,
     /// Output items whose text or reasoning came as deltas (their `done` must not repeat it).
     streamed: Vec<u32>,
@@ -60,6 +62,7 @@ impl ChatStreamTranslator {
             chunks: ChunkWriter::default(),
             started: false,
             state: StreamState::Running,
+            usage: None,
             tool_calls: ToolCalls::default(),
             streamed: Vec::new(),
             last_reasoning: None,
@@ -87,16 +90,20 @@ impl SseTranslator for ChatStreamTranslator {
         let core = &mut self.core;
         self.parser.end(|event| core.event(event.data, out));
         if self.core.state == StreamState::Running {
-            self.core.fail(
-                out,
-                "the upstream stream ended before response.completed; retry the request",
-                None,
-            );
+            let message = "the upstream stream ended before response.completed; retry the request";
+            error_event(out, message, None);
+            self.core.state = StreamState::Cut {
+                message: message.to_owned(),
+            };
         }
     }
 
     fn state(&self) -> StreamState {
         self.core.state.clone()
+    }
+
+    fn usage(&self) -> Option<TokenCounts> {
+        self.core.usage.map(TokenCounts::from)
     }
 }
 
@@ -178,14 +185,19 @@ impl Core {
                     "tool_calls"
                 };
                 self.complete(out, reason, event.response.as_ref());
+                self.state = StreamState::Completed;
             }
             "response.incomplete" => {
-                let reason = event
+                let details = event
                     .response
                     .as_ref()
                     .and_then(|r| r.incomplete_details.as_ref());
-                let reason = incomplete_finish_reason(reason.and_then(|d| d.reason.as_deref()));
+                let upstream_reason = details.and_then(|d| d.reason.as_deref());
+                let reason = incomplete_finish_reason(upstream_reason);
                 self.complete(out, reason, event.response.as_ref());
+                self.state = StreamState::Incomplete {
+                    reason: upstream_reason.unwrap_or(reason).to_owned(),
+                };
             }
             "response.failed" => {
                 let error = event.response.as_ref().and_then(|r| r.error.as_ref());
@@ -375,12 +387,12 @@ impl Core {
         self.start(out);
         self.close_think(out);
         self.chunks.finish(out, reason);
+        self.usage = response.and_then(|r| r.usage);
         if self.options.include_usage {
-            let usage = response.and_then(|r| r.usage).unwrap_or_default();
-            self.chunks.usage(out, ChatUsage::from(usage));
+            self.chunks
+                .usage(out, ChatUsage::from(self.usage.unwrap_or_default()));
         }
         ChunkWriter::done(out);
-        self.state = StreamState::Completed;
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, message: &str, code: Option<&str>) {

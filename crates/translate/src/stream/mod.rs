@@ -48,7 +48,7 @@ pub(crate) fn parse_event(data: &[u8], wants: impl FnOnce(&[u8]) -> bool) -> Opt
 ///
 /// Every translator of this crate implements it, so a caller wraps them all the same way:
 /// `feed` each received chunk, `finish` when the upstream closes, and read `state` to learn
-/// whether the stream ended well.
+/// whether the stream ended well and `usage` for the tokens it cost.
 pub trait SseTranslator {
     /// Feeds upstream bytes (split anywhere), appends translated SSE bytes to `out`.
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>);
@@ -56,18 +56,38 @@ pub trait SseTranslator {
     fn finish(&mut self, out: &mut Vec<u8>);
     /// Where the stream stands (so the caller knows whether it ended well).
     fn state(&self) -> StreamState;
+    /// The token counts the upstream reported, once it has (with the terminal event, as a
+    /// rule, whether or not the client asked to be sent them). `None` until then, and for
+    /// translators that do not read usage.
+    fn usage(&self) -> Option<crate::TokenCounts> {
+        None
+    }
 }
 
 /// Where a translated stream stands.
+///
+/// Every state but `Running` is terminal: the client has been sent the stream's end.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamState {
     /// No terminal event yet.
     Running,
-    /// The answer ended well (completed, or incomplete with its reason given to the client).
+    /// The answer ended well.
     Completed,
-    /// The upstream failed or the stream was cut off; the client got an error event.
+    /// The answer ended early, its reason given to the client (`max_output_tokens`,
+    /// `content_filter`, ...).
+    Incomplete {
+        /// The upstream's reason.
+        reason: String,
+    },
+    /// The upstream reported a failure; the client got an error event.
     Failed {
         /// What went wrong, as told to the client.
+        message: String,
+    },
+    /// The upstream's stream ended before its terminal event; the client got an error event.
+    Cut {
+        /// What the client was told.
         message: String,
     },
 }

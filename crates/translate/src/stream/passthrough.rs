@@ -4,10 +4,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::assemble::{OutputAssembler, restore_name};
-use super::wire::RawEvent;
+use super::wire::{RawEvent, ResponseHead};
 use super::{SseTranslator, StreamState};
 use crate::sse::{SseEvent, SseParser};
 use crate::tool_names::ToolNameMap;
+use crate::usage::{ResponsesUsage, TokenCounts};
 
 /// Passes a Responses event stream on to a Responses client (the Codex CLI, the SDKs).
 ///
@@ -31,7 +32,7 @@ use crate::tool_names::ToolNameMap;
 /// assert_eq!(out, created); // untouched
 /// passthrough.finish(&mut out); // but the stream stopped there
 /// assert!(String::from_utf8(out).unwrap().contains("event: response.failed"));
-/// assert!(matches!(passthrough.state(), StreamState::Failed { .. }));
+/// assert!(matches!(passthrough.state(), StreamState::Cut { .. }));
 /// ```
 #[derive(Debug)]
 pub struct ResponsesPassthrough {
@@ -44,6 +45,8 @@ struct Pass {
     names: ToolNameMap,
     output: OutputAssembler,
     state: StreamState,
+    /// The usage of the terminal event, for [`SseTranslator::usage`].
+    usage: Option<ResponsesUsage>,
     /// The response's `id`, `model`, `created_at`, for the event that reports a cut-off.
     head: Option<Value>,
     last_sequence: Option<u64>,
@@ -60,6 +63,7 @@ impl ResponsesPassthrough {
             names: tool_names,
             output: OutputAssembler::default(),
             state: StreamState::Running,
+            usage: None,
             head: None,
             last_sequence: None,
             stored: None,
@@ -120,6 +124,10 @@ impl SseTranslator for ResponsesPassthrough {
     fn state(&self) -> StreamState {
         self.pass.state.clone()
     }
+
+    fn usage(&self) -> Option<TokenCounts> {
+        self.pass.usage.map(TokenCounts::from)
+    }
 }
 
 /// What the events of a response byok keeps report.
@@ -160,7 +168,22 @@ impl Pass {
         }
         match &*parsed.kind {
             "response.completed" | "response.incomplete" => {
-                self.state = StreamState::Completed;
+                // The terminal event comes once: parsing its response again costs little.
+                let head = parsed
+                    .response
+                    .and_then(|raw| serde_json::from_str::<ResponseHead<'_>>(raw.get()).ok());
+                self.usage = head.as_ref().and_then(|head| head.usage);
+                self.state = if parsed.kind == "response.completed" {
+                    StreamState::Completed
+                } else {
+                    let reason = head
+                        .as_ref()
+                        .and_then(|head| head.incomplete_details.as_ref())
+                        .and_then(|details| details.reason.as_deref());
+                    StreamState::Incomplete {
+                        reason: reason.unwrap_or("unknown").to_owned(),
+                    }
+                };
                 let empty = parsed
                     .response
                     .is_some_and(|raw| has_empty_output(raw.get()));
@@ -250,7 +273,7 @@ impl Pass {
         let event =
             json!({"type": "response.failed", "sequence_number": sequence, "response": response});
         write_event(out, Some("response.failed"), &event);
-        self.state = StreamState::Failed {
+        self.state = StreamState::Cut {
             message: message.into(),
         };
     }

@@ -1,0 +1,212 @@
+//! A streamed answer: its protocol, its bytes, and the report of how it went.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use serde_json::json;
+
+use crate::{ByokError, ByteStream};
+
+/// The protocol a stream speaks to its client, which decides how its error event looks.
+///
+/// ```
+/// use byok_types::{ByokError, StreamProtocol};
+/// let err = ByokError::Timeout("the upstream sent nothing for 300000 ms".into());
+/// let event = String::from_utf8(StreamProtocol::Responses.error_event(&err).to_vec()).unwrap();
+/// assert!(event.trim_start().starts_with("event: error\ndata: {"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StreamProtocol {
+    /// Chat Completions chunks: success ends with `data: [DONE]`.
+    Chat,
+    /// Responses events: success ends with `response.completed` (or `incomplete` / `failed`).
+    Responses,
+    /// Anthropic Messages events: success ends with `message_stop`.
+    Anthropic,
+}
+
+impl StreamProtocol {
+    /// The event that tells the client the stream failed, in the protocol's own shape:
+    /// OpenAI's error object as a `data:` line for Chat clients; a Responses `error` event
+    /// (which also carries that object) for Responses clients; Anthropic's
+    /// `{"type":"error","error":{"type","message"}}` for Messages clients.
+    ///
+    /// It starts with a blank line, which ends any event the upstream left half-written (SSE
+    /// parsers skip blank lines between events).
+    pub fn error_event(self, err: &ByokError) -> Bytes {
+        let body = err.to_openai_json();
+        let text = match self {
+            Self::Chat => format!("\n\ndata: {body}\n\n"),
+            Self::Responses => {
+                let error = &body["error"];
+                let event = json!({
+                    "type": "error",
+                    "code": error["code"],
+                    "message": error["message"],
+                    "param": error["param"],
+                    "error": error,
+                });
+                format!("\n\nevent: error\ndata: {event}\n\n")
+            }
+            Self::Anthropic => {
+                let event = json!({
+                    "type": "error",
+                    "error": {"type": anthropic_error_type(err), "message": body["error"]["message"]},
+                });
+                format!("\n\nevent: error\ndata: {event}\n\n")
+            }
+        };
+        Bytes::from(text)
+    }
+}
+
+/// Anthropic's `error.type` for an error (its documented HTTP error types).
+fn anthropic_error_type(err: &ByokError) -> &'static str {
+    match err.status() {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        _ => "api_error",
+    }
+}
+
+/// Token counts of one answer, as the upstream reported them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TokenUsage {
+    /// Input (prompt) tokens, cached ones included.
+    pub input: u64,
+    /// Output (completion) tokens, reasoning ones included.
+    pub output: u64,
+    /// Of the input tokens, those served from the prompt cache.
+    pub cached: u64,
+    /// Of the output tokens, those spent on reasoning.
+    pub reasoning: u64,
+}
+
+/// How a stream ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamEnd {
+    /// The answer is whole.
+    Completed,
+    /// The answer ended early for a reason the client was told (`max_output_tokens`,
+    /// `content_filter`, ...).
+    Incomplete {
+        /// The upstream's reason.
+        reason: String,
+    },
+    /// The upstream reported a failure; the client got it as an error event.
+    Failed {
+        /// What went wrong, as told to the client.
+        message: String,
+    },
+    /// The stream stopped before its end: the upstream closed or broke early, went silent
+    /// past the idle timeout, or byok cut it at shutdown. The client got an error event.
+    Cut {
+        /// What happened, as told to the client.
+        message: String,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    usage: Option<TokenUsage>,
+    end: Option<StreamEnd>,
+}
+
+/// What an executor's stream reports about itself as it runs: the token usage once the
+/// upstream told it, and how the stream ended.
+///
+/// Shared (cheap to clone): the executor's stream writes it, the server reads it for its log
+/// line when the stream is over. The first end written wins, so a later cut cannot overwrite
+/// a stream that had already completed.
+///
+/// ```
+/// use byok_types::{StreamEnd, StreamReport, TokenUsage};
+/// let report = StreamReport::new();
+/// let reader = report.clone();
+/// report.set_usage(TokenUsage { input: 12, output: 3, ..TokenUsage::default() });
+/// report.set_end(StreamEnd::Completed);
+/// report.set_end(StreamEnd::Cut { message: "too late".into() });
+/// assert_eq!(reader.usage().map(|u| u.input), Some(12));
+/// assert_eq!(reader.end(), Some(StreamEnd::Completed));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StreamReport(Arc<Mutex<Report>>);
+
+impl StreamReport {
+    /// An empty report: no usage known, not ended.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn edit<T>(&self, f: impl FnOnce(&mut Report) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Records the token usage (the latest report wins).
+    pub fn set_usage(&self, usage: TokenUsage) {
+        self.edit(|r| r.usage = Some(usage));
+    }
+
+    /// Records how the stream ended, unless an end was recorded already.
+    pub fn set_end(&self, end: StreamEnd) {
+        self.edit(|r| {
+            r.end.get_or_insert(end);
+        });
+    }
+
+    /// The token usage, if the upstream reported it.
+    pub fn usage(&self) -> Option<TokenUsage> {
+        self.edit(|r| r.usage)
+    }
+
+    /// How the stream ended; `None` while it runs (or if it was dropped before its end).
+    pub fn end(&self) -> Option<StreamEnd> {
+        self.edit(|r| r.end.clone())
+    }
+}
+
+/// A streamed answer: server-sent events in `protocol`, and the report its stream fills in.
+///
+/// ```
+/// use byok_types::{ProviderStream, StreamProtocol, StreamReport};
+/// let report = StreamReport::new();
+/// let body = Box::pin(futures::stream::empty());
+/// let stream = ProviderStream::new(StreamProtocol::Chat, body, report.clone());
+/// assert_eq!(stream.protocol, StreamProtocol::Chat);
+/// ```
+#[non_exhaustive]
+pub struct ProviderStream {
+    /// The protocol the events speak (and any error event appended to them must speak).
+    pub protocol: StreamProtocol,
+    /// The events, as they arrive.
+    pub body: ByteStream,
+    /// Filled in by `body` as it runs; read once it is over.
+    pub report: StreamReport,
+}
+
+impl ProviderStream {
+    /// A stream of `protocol` events whose `body` fills in `report`.
+    pub fn new(protocol: StreamProtocol, body: ByteStream, report: StreamReport) -> Self {
+        Self {
+            protocol,
+            body,
+            report,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProviderStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderStream")
+            .field("protocol", &self.protocol)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
