@@ -39,7 +39,7 @@
 //! assert_eq!(input.len(), 3); // the stored question and answer, then the new question
 //! assert_eq!(input[1]["content"][0]["text"], "Hello!");
 //! assert!(expanded.body.get("previous_response_id").is_none());
-//! assert_eq!(expanded.own_input()[0]["content"], "And you?");
+//! assert_eq!(expanded.own_input()[0]["content"][0]["text"], "And you?");
 //! ```
 
 use std::collections::HashMap;
@@ -250,13 +250,23 @@ impl Expanded {
             .and_then(|input| input.get(self.own_from..))
             .unwrap_or_default()
     }
+
+    /// The request's own input items, to change in place (e.g. with [`give_input_ids`], so
+    /// that what goes upstream is what is kept).
+    pub fn own_input_mut(&mut self) -> &mut [Value] {
+        self.body
+            .get_mut("input")
+            .and_then(Value::as_array_mut)
+            .and_then(|input| input.get_mut(self.own_from..))
+            .unwrap_or_default()
+    }
 }
 
 /// Builds the input the upstream gets: for each record of `chain` (the `previous_response_id`
 /// chain, oldest first), its input items then its output items, as the OpenAI API itself
 /// continues a response; then the request's own input with each `item_reference` replaced by
 /// the item of that id, looked up in `chain` and then in `items`. A string `input` becomes a
-/// user message. Instructions are not carried over (the API does not either).
+/// user message (as [`crate::responses_for_codex`] makes it). Instructions are not carried over (the API does not either).
 ///
 /// A reference found nowhere is a 400 that says the item is not stored
 /// ([`TranslateError::NotStored`]).
@@ -271,7 +281,11 @@ pub fn expand_references<S: BuildHasher>(
     body.remove("previous_response_id");
     let own = match body.remove("input") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) => vec![json!({"role": "user", "content": text})],
+        // As `responses_for_codex` wraps it.
+        Some(Value::String(text)) => vec![json!({
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+        })],
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(TranslateError::invalid(
