@@ -126,8 +126,21 @@ impl Credentials {
             .ratelimit(ratelimit)
             .maybe_idle_timeout(settings.upstream_idle_timeout)
             .reasoning(settings.reasoning.into())
+            .maybe_store(response_store(settings))
             .build())
     }
+}
+
+/// The response store `settings` ask for: in memory, within `response_store_mib`; none at 0.
+fn response_store(settings: &Settings) -> Option<Arc<dyn byok_store::ResponseStore>> {
+    (settings.response_store_bytes > 0).then(|| {
+        Arc::new(
+            byok_store::MemoryStore::builder()
+                .budget_bytes(settings.response_store_bytes)
+                .ttl(settings.response_store_ttl)
+                .build(),
+        ) as Arc<dyn byok_store::ResponseStore>
+    })
 }
 
 impl std::fmt::Display for Credentials {

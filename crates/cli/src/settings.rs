@@ -67,6 +67,12 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     /// More web origins allowed to call byok besides the loopback ones.
     pub allowed_origins: Vec<String>,
+    /// The memory budget of the response store, in bytes (`response_store_mib`, default
+    /// 256 MiB); 0 keeps no responses (`previous_response_id` and `item_reference` are then
+    /// refused in ChatGPT mode).
+    pub response_store_bytes: usize,
+    /// How long a stored response is kept (`response_store_ttl_secs`, default 24 h).
+    pub response_store_ttl: Duration,
 }
 
 impl Settings {
@@ -94,6 +100,8 @@ impl Settings {
             client_idle_timeout: server.client_idle_timeout,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            response_store_bytes: byok_store::DEFAULT_BUDGET_BYTES,
+            response_store_ttl: byok_store::DEFAULT_TTL,
         }
     }
 
@@ -144,6 +152,13 @@ impl Settings {
             secs(file.client_idle_timeout_secs, settings.client_idle_timeout);
         settings.allowed_hosts = list_or_file(&serve.allowed_hosts, file.allowed_hosts);
         settings.allowed_origins = list_or_file(&serve.allowed_origins, file.allowed_origins);
+        if let Some(mib) = file.response_store_mib {
+            settings.response_store_bytes = usize::try_from(mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024 * 1024);
+        }
+        settings.response_store_ttl =
+            secs(file.response_store_ttl_secs, settings.response_store_ttl);
         Ok(settings)
     }
 
@@ -205,6 +220,8 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 /// client_idle_timeout_secs = 30
 /// allowed_hosts = ["byok.home.arpa"]
 /// allowed_origins = ["https://app.example.com"]
+/// response_store_mib = 256
+/// response_store_ttl_secs = 86400
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +242,8 @@ struct FileSettings {
     client_idle_timeout_secs: Option<u64>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
+    response_store_mib: Option<u64>,
+    response_store_ttl_secs: Option<u64>,
 }
 
 impl FileSettings {
@@ -284,6 +303,8 @@ impl FileSettings {
             ),
             ("client_idle_timeout_secs", self.client_idle_timeout_secs),
             ("max_body_mib", self.max_body_mib),
+            // (`response_store_mib = 0` is allowed: it turns the store off.)
+            ("response_store_ttl_secs", self.response_store_ttl_secs),
         ];
         match positive.into_iter().find(|(_, value)| *value == Some(0)) {
             Some((name, _)) => Err(CliError::Config {
@@ -339,6 +360,22 @@ mod tests {
         assert_eq!(from_flags.port, 9001);
         assert_eq!(from_flags.host, "127.0.0.2");
         assert_eq!(from_flags.client_key.unwrap().expose(), "from-flag");
+    }
+
+    #[test]
+    fn the_response_store_is_sized_and_timed_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(defaults.response_store_bytes, 256 * 1024 * 1024);
+        assert_eq!(defaults.response_store_ttl, Duration::from_secs(86_400));
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "response_store_mib = 8\nresponse_store_ttl_secs = 600\n",
+        )
+        .unwrap();
+        let set = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(set.response_store_bytes, 8 * 1024 * 1024);
+        assert_eq!(set.response_store_ttl, Duration::from_secs(600));
     }
 
     #[test]

@@ -148,6 +148,67 @@ impl CodexExecutor {
     }
 }
 
+impl CodexExecutor {
+    /// A stored-response request (`GET`/`DELETE /v1/responses/{id}...`) passed to the OpenAI
+    /// API as it came: the API keeps responses itself. `path` starts with `/v1/responses/`;
+    /// `query` is the client's query string.
+    pub(crate) async fn api_key_stored(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &str,
+    ) -> Result<Value> {
+        let key = self
+            .api_key
+            .as_ref()
+            .ok_or_else(|| ByokError::Internal("API-key mode without an API key".into()))?;
+        let headers = api_key_headers(key, &prompt_cache_key(key))?;
+        let mut url = format!("{}{path}", self.base_url());
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        let request = self
+            .http
+            .client()
+            .request(method, &url)
+            .headers(headers)
+            .send();
+        let response = match tokio::time::timeout(self.idle_timeout, request).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(err)) => {
+                return Err(ByokError::Unreachable(format!(
+                    "the request failed ({})",
+                    byok_types::error_chain(&err)
+                )));
+            }
+            Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
+        };
+        let status = response.status().as_u16();
+        let answer_headers = response.headers().clone();
+        let body = match tokio::time::timeout(self.idle_timeout, response.text()).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(err)) => {
+                return Err(ByokError::BadGateway(format!(
+                    "the answer broke off ({})",
+                    byok_types::error_chain(&err)
+                )));
+            }
+            Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
+        };
+        if !(200..300).contains(&status) {
+            return Err(crate::failure::upstream_error(
+                status,
+                &answer_headers,
+                body,
+            ));
+        }
+        serde_json::from_str(&body).map_err(|e| {
+            ByokError::BadGateway(format!("the upstream's answer is not valid JSON: {e}"))
+        })
+    }
+}
+
 fn api_key_headers(key: &Secret, cache_key: &str) -> Result<HeaderMap> {
     let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
         ByokError::Config("the API key holds characters an HTTP header cannot carry".into())

@@ -5,10 +5,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use byok_auth::AuthManager;
+use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, RequestContext,
-    Result, Secret,
+    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore,
+    RequestContext, Result, Secret,
 };
 use serde_json::Value;
 
@@ -83,6 +84,11 @@ pub struct CodexExecutor {
     /// How long the upstream may stay silent, for the answer's head or within a stream (300 s).
     #[builder(default = DEFAULT_IDLE_TIMEOUT)]
     pub(crate) idle_timeout: Duration,
+    /// Where responses served in ChatGPT mode are kept, so that later requests may refer to
+    /// them (`previous_response_id`, `item_reference`) and `GET /v1/responses/{id}` answers.
+    /// None: nothing is kept, and such references are refused.
+    #[builder(into)]
+    pub(crate) store: Option<Arc<dyn ResponseStore>>,
     /// How requests that failed before their first byte are retried (3 tries).
     #[builder(default)]
     pub(crate) retry: RetryPolicy,
@@ -139,7 +145,6 @@ impl CodexExecutor {
     /// Answers a Responses API request body: a `response` object, or, when the body's `stream`
     /// is true, Responses events. `ctx` as for [`chat`](Self::chat).
     pub async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
-        let _ = ctx;
         let started = std::time::Instant::now();
         let model = body
             .get("model")
@@ -148,10 +153,47 @@ impl CodexExecutor {
             .to_owned();
         let result = match self.mode() {
             Mode::ApiKey => self.api_key_responses(body).await,
-            Mode::OAuth => self.codex_responses(body).await,
+            Mode::OAuth => self.codex_responses(ctx, body).await,
         };
         log_outcome("responses", &model, started, &result);
         result
+    }
+
+    /// `GET /v1/responses/{id}`: in ChatGPT mode a response byok kept for this client; in
+    /// API-key mode the OpenAI API's answer, the request passed on as it came.
+    pub async fn get_response(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        match self.mode() {
+            Mode::ApiKey => {
+                let path = format!("/v1/responses/{}", path_segment(id)?);
+                self.api_key_stored(reqwest::Method::GET, &path, query)
+                    .await
+            }
+            Mode::OAuth => self.stored_response(ctx, id, query).await,
+        }
+    }
+
+    /// `GET /v1/responses/{id}/input_items`, as [`Self::get_response`].
+    pub async fn input_items(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        match self.mode() {
+            Mode::ApiKey => {
+                let path = format!("/v1/responses/{}/input_items", path_segment(id)?);
+                self.api_key_stored(reqwest::Method::GET, &path, query)
+                    .await
+            }
+            Mode::OAuth => self.stored_input_items(ctx, id, query).await,
+        }
+    }
+
+    /// `DELETE /v1/responses/{id}`, as [`Self::get_response`].
+    pub async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
+        match self.mode() {
+            Mode::ApiKey => {
+                let path = format!("/v1/responses/{}", path_segment(id)?);
+                self.api_key_stored(reqwest::Method::DELETE, &path, "")
+                    .await
+            }
+            Mode::OAuth => self.delete_stored(ctx, id).await,
+        }
     }
 
     /// The base URL in use, without a trailing slash.
@@ -169,6 +211,22 @@ impl CodexExecutor {
     /// The `User-Agent` sent upstream.
     pub(crate) fn user_agent(&self) -> String {
         self.user_agent.clone().unwrap_or_else(default_user_agent)
+    }
+}
+
+/// A response id as a URL path segment: ids are `[A-Za-z0-9_-]` (`resp_...`), anything else
+/// names no response.
+fn path_segment(id: &str) -> Result<&str> {
+    if !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(id)
+    } else {
+        Err(ByokError::NotFound(format!(
+            "Response with id '{id}' not found."
+        )))
     }
 }
 
@@ -225,5 +283,17 @@ impl ProviderExecutor for CodexExecutor {
 
     fn supported_models(&self, _ctx: &RequestContext) -> Vec<String> {
         CodexExecutor::supported_models(self)
+    }
+
+    async fn get_response(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        CodexExecutor::get_response(self, ctx, id, query).await
+    }
+
+    async fn input_items(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        CodexExecutor::input_items(self, ctx, id, query).await
+    }
+
+    async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
+        CodexExecutor::delete_response(self, ctx, id).await
     }
 }

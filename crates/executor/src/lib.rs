@@ -9,6 +9,7 @@ mod oauth;
 mod pool;
 mod retry;
 mod send;
+mod stored;
 mod stream;
 mod upstream;
 

@@ -7,8 +7,8 @@ use byok_translate::{
     responses_for_codex,
 };
 use byok_types::{
-    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, Result, StreamProtocol,
-    unix_now,
+    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, RequestContext, Result,
+    StreamProtocol, unix_now,
 };
 use bytes::Bytes;
 use futures::StreamExt;
@@ -57,7 +57,11 @@ impl CodexExecutor {
         )))
     }
 
-    pub(crate) async fn codex_responses(&self, mut body: Value) -> Result<ProviderResponse> {
+    pub(crate) async fn codex_responses(
+        &self,
+        ctx: &RequestContext,
+        mut body: Value,
+    ) -> Result<ProviderResponse> {
         // The client's `stream` decides, never its accept header; the backend always streams.
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
         resolve_responses_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
@@ -66,22 +70,34 @@ impl CodexExecutor {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        // The backend keeps nothing: references are expanded from byok's store (stored.rs).
+        let (body, keep) = self.with_history(ctx, body).await?;
         let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
         let tool_names = translated.tool_names;
         let response = self.codex_post(translated.body, &model).await?;
         if stream {
-            let passthrough = Translated(ResponsesPassthrough::new(tool_names));
-            return Ok(ProviderResponse::Stream(shaped(
-                response.bytes_stream(),
-                passthrough,
-                self.idle_timeout,
-                StreamProtocol::Responses,
-            )));
+            let passthrough = ResponsesPassthrough::new(tool_names);
+            let body = response.bytes_stream();
+            let idle = self.idle_timeout;
+            let stream = match keep {
+                None => shaped(
+                    body,
+                    Translated(passthrough),
+                    idle,
+                    StreamProtocol::Responses,
+                ),
+                Some(keep) => keep.stream(passthrough, |kept| {
+                    shaped(body, kept, idle, StreamProtocol::Responses)
+                }),
+            };
+            return Ok(ProviderResponse::Stream(stream));
         }
         let collector = ResponseCollector::with_tool_names(tool_names);
-        Ok(ProviderResponse::Complete(
-            self.collect(response, collector).await?,
-        ))
+        let mut collected = self.collect(response, collector).await?;
+        if let Some(keep) = keep {
+            keep.collected(&mut collected).await;
+        }
+        Ok(ProviderResponse::Complete(collected))
     }
 
     /// Reads a whole Codex stream into one `response` object (its output built from the items).

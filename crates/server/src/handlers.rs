@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, extract::Request};
@@ -153,4 +153,44 @@ fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Respons
             sse::response(stream, state.config.keep_alive, state.cut.clone(), log)
         }
     }
+}
+
+/// `GET /v1/responses/{id}`: a stored response (the executor keeps it, or its upstream does).
+pub(crate) async fn get_response(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = RequestContext::new(client, headers);
+    let query = query.unwrap_or_default();
+    let call = state.executor.get_response(&ctx, &id, &query);
+    Ok(Json(state.until_cut(call).await?))
+}
+
+/// `GET /v1/responses/{id}/input_items`: one page of a stored response's input items.
+pub(crate) async fn input_items(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = RequestContext::new(client, headers);
+    let query = query.unwrap_or_default();
+    let call = state.executor.input_items(&ctx, &id, &query);
+    Ok(Json(state.until_cut(call).await?))
+}
+
+/// `DELETE /v1/responses/{id}`: forgets a stored response.
+pub(crate) async fn delete_response(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = RequestContext::new(client, headers);
+    let call = state.executor.delete_response(&ctx, &id);
+    Ok(Json(state.until_cut(call).await?))
 }

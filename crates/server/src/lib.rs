@@ -90,7 +90,8 @@ impl std::fmt::Debug for AppState {
 /// an application of your own.
 ///
 /// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
-/// `POST /v1/responses`, `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
+/// `POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`,
+/// `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
 /// needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
 /// Requests from web pages are checked as the README's security section says: a `Host` that
 /// is not loopback or in [`ServerConfig::allowed_hosts`] (checked as if listening on loopback,
@@ -116,6 +117,14 @@ pub fn router(state: AppState) -> Router {
                 post(handlers::chat_completions),
             )
             .route(&format!("{prefix}/responses"), post(handlers::responses))
+            .route(
+                &format!("{prefix}/responses/{{id}}"),
+                get(handlers::get_response).delete(handlers::delete_response),
+            )
+            .route(
+                &format!("{prefix}/responses/{{id}}/input_items"),
+                get(handlers::input_items),
+            )
             .route(&format!("{prefix}/models"), get(handlers::list_models))
             .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model));
     }

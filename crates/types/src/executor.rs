@@ -66,4 +66,33 @@ pub trait ProviderExecutor: Send + Sync {
 
     /// The model ids this executor serves to this client, for `GET /v1/models`. Never empty.
     fn supported_models(&self, ctx: &RequestContext) -> Vec<String>;
+
+    /// `GET /v1/responses/{id}`: a response kept from an earlier request of the same client,
+    /// as the Responses API answers it. `query` is the request's query string as it came
+    /// (empty when none). By default nothing is kept: 404.
+    async fn get_response(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        let _ = (ctx, query);
+        Err(not_kept(id))
+    }
+
+    /// `GET /v1/responses/{id}/input_items`: a kept response's input items, one page in the
+    /// API's list shape (`query`: `limit`, `order`, `after`, `before`). By default 404.
+    async fn input_items(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
+        let _ = (ctx, query);
+        Err(not_kept(id))
+    }
+
+    /// `DELETE /v1/responses/{id}`: forgets a kept response, answering
+    /// `{"id", "object": "response.deleted", "deleted": true}`. By default 404.
+    async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
+        let _ = ctx;
+        Err(not_kept(id))
+    }
+}
+
+/// The 404 of an executor that keeps no responses.
+fn not_kept(id: &str) -> crate::ByokError {
+    crate::ByokError::NotFound(format!(
+        "Response with id '{id}' not found: this server keeps no responses"
+    ))
 }
