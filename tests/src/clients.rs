@@ -5,6 +5,10 @@
 //!
 //! - `BYOK_TEST_PYTHON` names a Python to use as it is (`.ci/run` points it at a prepared venv).
 //!   It must import every package the test asks for.
+//! - The JavaScript clients (the Vercel AI SDK) are the npm project in `tests/js`
+//!   (`package.json` and its lockfile): [`node_project`] runs `npm ci` there when its
+//!   `node_modules` is missing (`.ci/run` does it first), and gives the Node 22 of the npm
+//!   package `node`, which the AI SDK needs where the system's Node is older.
 //! - Otherwise the tests keep their own venv in `target/test-clients/python` and `pip install`
 //!   into it what is missing (from PyPI, once; later runs reuse it). A file lock keeps the test
 //!   binaries, which cargo may run side by side, from installing at the same time.
@@ -73,6 +77,78 @@ pub fn python_with(packages: &[&str]) -> PathBuf {
         assert!(still.is_empty(), "installed, yet cannot import {still:?}");
     }
     python
+}
+
+/// The npm project of the JavaScript clients, installed.
+#[derive(Clone, Debug)]
+pub struct NodeProject {
+    /// `tests/js`: scripts run from here find its `node_modules`.
+    pub dir: PathBuf,
+    /// Node 22 or later, from the project's `node` package.
+    pub node: PathBuf,
+}
+
+/// The npm project in `tests/js`, its packages installed from its lockfile (`npm ci`, once).
+///
+/// # Panics
+///
+/// When npm is missing or the install fails: the message says what failed and how to fix it.
+pub fn node_project() -> NodeProject {
+    let _in_process = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let node = dir.join("node_modules/.bin/node");
+    let installed = || node.exists() && dir.join("node_modules/@ai-sdk/openai").exists();
+    if !installed() {
+        let clients = clients_dir();
+        std::fs::create_dir_all(&clients)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", clients.display()));
+        let lock = File::create(clients.join("npm.lock"))
+            .unwrap_or_else(|e| panic!("cannot create the lock in {}: {e}", clients.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", clients.display()));
+        if !installed() {
+            run(
+                Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund"])
+                    .current_dir(&dir),
+                &format!(
+                    "install the npm packages of {} with `npm ci` (is npm installed? \
+                     `apt-get install npm`)",
+                    dir.display()
+                ),
+            );
+        }
+    }
+    let version = Command::new(&node)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map_or_else(
+            || {
+                panic!(
+                    "cannot run {}: run `npm ci` in {}",
+                    node.display(),
+                    dir.display()
+                )
+            },
+            |out| String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        );
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 22,
+        "{} is Node {version}; the AI SDK needs 22 or later (the `node` package in {})",
+        node.display(),
+        dir.join("package.json").display()
+    );
+    NodeProject { dir, node }
 }
 
 /// Where the tests keep the clients they install: `target/test-clients`.

@@ -1,7 +1,7 @@
 //! A stand-in for the Codex backend and the ChatGPT issuer, on 127.0.0.1, that replays
 //! recorded streams and misbehaves on demand. It keeps every request it received.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -37,6 +37,14 @@ pub enum Reply {
         /// The recording for the others.
         without: &'static str,
     },
+    /// A tool loop: `call` (a recording with function calls) for a request that carries no
+    /// tool result, `answer` for one that carries a `function_call_output`.
+    ToolLoop {
+        /// The recording for the turn that calls tools.
+        call: &'static str,
+        /// The recording for the turn after the tools ran.
+        answer: &'static str,
+    },
     /// 429 `usage_limit_reached`, as the backend sends it.
     UsageLimit {
         /// The body's `resets_in_seconds`.
@@ -61,6 +69,10 @@ struct Shared {
     reply: Mutex<Reply>,
     received: Mutex<Vec<Received>>,
     refreshes: AtomicUsize,
+    /// Whether each answer gets a response id of its own (see [`StandIn::number_responses`]).
+    numbered: AtomicBool,
+    /// How many Codex answers were streamed.
+    answers: AtomicUsize,
     /// How many response bodies ended (sent in full, or dropped because the peer went away).
     bodies_ended: watch::Sender<usize>,
 }
@@ -86,12 +98,18 @@ impl StandIn {
             reply: Mutex::new(reply),
             received: Mutex::new(Vec::new()),
             refreshes: AtomicUsize::new(0),
+            numbered: AtomicBool::new(false),
+            answers: AtomicUsize::new(0),
             bodies_ended: watch::channel(0).0,
         });
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
             .route("/oauth/token", post(issuer_token))
             .route("/v1/chat/completions", post(openai_chat))
+            .route(
+                "/v1/responses/{*rest}",
+                axum::routing::get(openai_stored).delete(openai_stored),
+            )
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -111,6 +129,15 @@ impl StandIn {
     /// Changes how later requests are answered.
     pub fn set_reply(&self, reply: Reply) {
         *self.shared.reply.lock().expect("lock") = reply;
+    }
+
+    /// Answers like the live backend where the recordings cannot: every later answer gets a
+    /// response id of its own (the recorded id with `_N` added, N counting answers from 1), and
+    /// its reasoning items the `encrypted_content` byok asks for with `include` (the recordings
+    /// were made without it): [`standin_encrypted`] of the item's id. For tests that chain
+    /// responses.
+    pub fn answer_afresh(&self) {
+        self.shared.numbered.store(true, Ordering::SeqCst);
     }
 
     /// Every Codex request received so far.
@@ -145,14 +172,25 @@ async fn codex_responses(
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+    let has_tool_output = body["input"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i["type"] == "function_call_output"));
+    let refusal = refuse_stored_state(&body);
     shared.received.lock().expect("lock").push(Received {
         path: format!("{CODEX_PATH}/responses"),
         headers,
         body,
     });
+    if let Some(refusal) = refusal {
+        return refusal;
+    }
     let reply = shared.reply.lock().expect("lock").clone();
     match reply {
         Reply::Replay(name) => stream(&shared, name, usize::MAX, false),
+        Reply::ToolLoop { call, answer } => {
+            let name = if has_tool_output { answer } else { call };
+            stream(&shared, name, usize::MAX, false)
+        }
         Reply::ByTools {
             with_tools,
             without,
@@ -180,12 +218,64 @@ async fn codex_responses(
     }
 }
 
+/// What the Codex backend refuses of the Responses API's stored state, as it refuses it: it
+/// keeps nothing (`store` must be false), so it knows no earlier response or item.
+fn refuse_stored_state(body: &Value) -> Option<Response> {
+    let refuse = |status: StatusCode, message: String, param: &str| {
+        let body = json!({"error": {"message": message, "type": "invalid_request_error",
+            "param": param, "code": null}});
+        Some((status, axum::Json(body)).into_response())
+    };
+    if body["store"] != false {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Store must be set to false".into(),
+            "store",
+        );
+    }
+    if !body["previous_response_id"].is_null() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Unsupported parameter: previous_response_id".into(),
+            "previous_response_id",
+        );
+    }
+    let items = body["input"].as_array().into_iter().flatten();
+    if let Some(reference) = items.into_iter().find(|i| i["type"] == "item_reference") {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Item with id '{}' not found. Items are not persisted when `store` is set to \
+                 false. Try again with `store` set to true, or remove this item from your input.",
+                reference["id"].as_str().unwrap_or_default()
+            ),
+            "input",
+        );
+    }
+    None
+}
+
 /// The first `limit` events of a recording, one chunk each; then the end, or silence.
 fn stream(shared: &Arc<Shared>, name: &str, limit: usize, hang: bool) -> Response {
-    let events: Vec<Bytes> = sse::events(&fixtures::recorded(name))
+    let recorded = fixtures::recorded(name);
+    let n = shared.answers.fetch_add(1, Ordering::SeqCst) + 1;
+    let recorded = if shared.numbered.load(Ordering::SeqCst) {
+        let id = fixtures::recorded_events(name)
+            .iter()
+            .find_map(|e| e["response"]["id"].as_str().map(str::to_owned))
+            .expect("the recording has a response id");
+        recorded.replace(&format!("\"{id}\""), &format!("\"{id}_{n}\""))
+    } else {
+        recorded
+    };
+    let afresh = shared.numbered.load(Ordering::SeqCst);
+    let events: Vec<Bytes> = sse::events(&recorded)
         .into_iter()
         .take(limit)
-        .map(|e| {
+        .map(|mut e| {
+            if afresh {
+                e.data = with_encrypted_reasoning(e.data);
+            }
             let name = e.name.map(|n| format!("event: {n}\n")).unwrap_or_default();
             Bytes::from(format!("{name}data: {}\n\n", e.data))
         })
@@ -214,6 +304,34 @@ fn stream(shared: &Arc<Shared>, name: &str, limit: usize, hang: bool) -> Respons
     response
 }
 
+/// The `encrypted_content` the stand-in gives the reasoning item `id` (see [`StandIn::answer_afresh`]).
+pub fn standin_encrypted(id: &str) -> String {
+    format!("gAAAAB-standin-encrypted-{id}")
+}
+
+/// An event's JSON with `encrypted_content` on its reasoning item, if it has one.
+fn with_encrypted_reasoning(data: String) -> String {
+    if !data.contains(r#""type":"reasoning""#) {
+        return data;
+    }
+    let Ok(mut event) = serde_json::from_str::<Value>(&data) else {
+        return data;
+    };
+    let encrypt = |item: &mut Value| {
+        if item["type"] == "reasoning" {
+            let id = item["id"].as_str().unwrap_or_default().to_owned();
+            item["encrypted_content"] = standin_encrypted(&id).into();
+        }
+    };
+    if let Some(item) = event.get_mut("item") {
+        encrypt(item);
+    }
+    if let Some(Value::Array(output)) = event.pointer_mut("/response/output") {
+        output.iter_mut().for_each(encrypt);
+    }
+    event.to_string()
+}
+
 /// The OpenAI API's Chat Completions (API-key mode): one plain answer.
 async fn openai_chat(
     State(shared): State<Arc<Shared>>,
@@ -234,6 +352,29 @@ async fn openai_chat(
         "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
     }))
 }
+
+/// The OpenAI API's stored responses (API-key mode): every `GET` or `DELETE` under
+/// `/v1/responses/` is kept (method and query in `path`, e.g. `GET /v1/responses/r/input_items?limit=2`)
+/// and answered with a 404 in the API's words, which byok must pass on as it is.
+async fn openai_stored(
+    State(shared): State<Arc<Shared>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    shared.received.lock().expect("lock").push(Received {
+        path: format!("{method} {path}"),
+        headers,
+        body: Value::Null,
+    });
+    let body = json!({"error": {"message": OPENAI_NOT_FOUND, "type": "invalid_request_error",
+        "param": null, "code": null}});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// What the stand-in OpenAI API answers about a stored response.
+pub const OPENAI_NOT_FOUND: &str = "Response with id 'resp_standin' not found.";
 
 /// What the stand-in OpenAI API answers.
 pub const OPENAI_ANSWER: &str = "an answer from the OpenAI API";
