@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use common::{byok, run, serve, serve_with};
+use common::{byok, byok_with_fd_limit, run, serve, serve_logged, serve_with};
 
 fn fake_jwt(email: &str, expires_in: i64) -> String {
     let payload = json!({
@@ -414,4 +414,43 @@ async fn a_zero_duration_in_byok_toml_stops_serve_naming_it() {
         err.contains("keep_alive_secs") && err.contains("at least 1"),
         "{err}"
     );
+}
+
+/// 300 connections that never send a request, against a byok allowed 128 open files: it runs
+/// out of descriptors, says so once per episode, closes the silent connections after
+/// `client_idle_timeout_secs` and answers the next client.
+#[cfg(unix)]
+#[tokio::test]
+async fn idle_connections_beyond_the_file_limit_do_not_stop_byok() {
+    let dirs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
+    std::fs::write(
+        dirs.path().join("byok/byok.toml"),
+        "client_idle_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let (mut child, base, _, log) =
+        serve_logged(byok_with_fd_limit(&dirs, 128).args(["serve", "--port", "0"])).await;
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .to_owned();
+    let mut silent = Vec::new();
+    for _ in 0..300 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let health = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .timeout(std::time::Duration::from_secs(60))
+        .send()
+        .await
+        .expect("byok answers while 300 silent connections wait");
+    assert_eq!(health.status(), 200);
+    drop(silent);
+    child.kill().await.unwrap();
+    let log = log.lock().unwrap().clone();
+    let said = log.matches("cannot accept connections").count();
+    // Once per episode (a few, as the silent connections are closed batch by batch), not once
+    // per try (ten a second).
+    assert!((1..=5).contains(&said), "{said} times:\n{log}");
 }

@@ -1,7 +1,9 @@
 //! The `byok` binary as the tests run it: its state in temporary directories, every upstream
 //! address pointed at 127.0.0.1, nothing inherited that could change its mode.
+#![allow(dead_code)] // each test file uses its own part
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -22,6 +24,22 @@ pub const PROXY_VARIABLES: [&str; 8] = [
 /// A `byok` command with its homes in `dirs` and nothing inherited that could change its mode.
 pub fn byok(dirs: &TempDir) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_byok"));
+    test_env(&mut command, dirs);
+    command
+}
+
+/// [`byok`], run by `sh` with its limit of open files lowered to `nofile` (`ulimit -n`).
+pub fn byok_with_fd_limit(dirs: &TempDir, nofile: u32) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_byok"));
+    test_env(&mut command, dirs);
+    command
+}
+
+fn test_env(command: &mut Command, dirs: &TempDir) {
     command
         .env("BYOK_HOME", dirs.path().join("byok"))
         .env("CODEX_HOME", dirs.path().join("codex"))
@@ -41,7 +59,6 @@ pub fn byok(dirs: &TempDir) -> Command {
     for proxy in PROXY_VARIABLES {
         command.env_remove(proxy);
     }
-    command
 }
 
 /// Runs `command` to its end: (succeeded, stdout, stderr).
@@ -62,6 +79,12 @@ pub async fn serve(command: &mut Command) -> (Child, String, String) {
 
 /// Starts `command`, a `byok serve` with its arguments given; returns what [`serve`] does.
 pub async fn serve_with(command: &mut Command) -> (Child, String, String) {
+    let (child, base, said, _) = serve_logged(command).await;
+    (child, base, said)
+}
+
+/// Like [`serve_with`], and what byok says on stderr after its start-up lines.
+pub async fn serve_logged(command: &mut Command) -> (Child, String, String, Arc<Mutex<String>>) {
     let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut said = String::new();
@@ -81,6 +104,14 @@ pub async fn serve_with(command: &mut Command) -> (Child, String, String) {
         }
     };
     // Keep draining stderr so that byok never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base, said)
+    let later = Arc::new(Mutex::new(String::new()));
+    let log = Arc::clone(&later);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut log = log.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    (child, base, said, later)
 }
