@@ -3,6 +3,7 @@
 //! [`TokenStore`](crate::TokenStore).
 
 pub mod device;
+#[cfg(feature = "browser-login")]
 pub mod pkce;
 
 mod browser;
