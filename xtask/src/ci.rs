@@ -5,10 +5,21 @@ use crate::shell::{self, cargo};
 /// Runs the checks, cheapest first, stopping at the first that fails.
 pub fn run() -> Result<(), String> {
     shell::run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
+    crate::layers::run()?;
     shell::run(&mut cargo(&[
         "clippy",
         "--workspace",
         "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The token stores and refresh build without the browser sign-in (and its axum).
+    shell::run(&mut cargo(&[
+        "clippy",
+        "-p",
+        "byok-auth",
+        "--no-default-features",
         "--",
         "-D",
         "warnings",

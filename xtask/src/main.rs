@@ -1,6 +1,7 @@
 //! Development tasks for byok, in plain Rust: `cargo xtask <task>`.
 //!
 //! * `ci`: everything CI checks, in the order a failure is cheapest to find.
+//! * `layers`: the dependency arrows between our crates hold (ARCHITECTURE.md, "Code map").
 //! * `package`: `cargo package` of every publishable crate, against the others as they are.
 //! * `downstream`: a crate outside the workspace can use `byok-translate` alone.
 //! * `bench`: the proxy load benchmark (byok vs. straight at a stand-in upstream).
@@ -10,6 +11,7 @@ mod bench_auth;
 mod bench_report;
 mod ci;
 mod downstream;
+mod layers;
 mod package;
 mod procstat;
 mod shell;
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("layers") => layers::run(),
         Some("package") => package::run(),
         Some("downstream") => downstream::run(),
         Some("bench") => bench::run(&args[1..]),
@@ -42,7 +45,10 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci          fmt --check, clippy -D warnings, tests, docs -D warnings, package, downstream\n  \
+         ci          fmt --check, layers, clippy -D warnings, tests, docs -D warnings, package,\n              \
+         downstream\n  \
+         layers      the dependency arrows between byok's crates, from cargo metadata: types and\n              \
+         translate on none of ours, server on byok-types only, nothing on the binary's crate\n  \
          package     cargo package of the publishable crates (removing stale unpacked\n              \
          copies of them from earlier runs first)\n  \
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \
