@@ -7,7 +7,7 @@ mod error;
 pub mod ratelimits;
 pub mod serve;
 mod settings;
-mod status;
+pub mod status;
 
 use std::process::ExitCode;
 

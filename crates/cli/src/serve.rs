@@ -56,7 +56,7 @@ pub async fn run(
     })?;
     announce(&credentials, &executor, addr, &settings);
 
-    let saver = tokio::spawn(save_ratelimits_every(
+    let saver = tokio::spawn(save_ratelimits_on_change(
         settings.clone(),
         Arc::clone(&ratelimits),
     ));
@@ -101,11 +101,14 @@ fn announce(
     );
 }
 
-async fn save_ratelimits_every(settings: Settings, store: Arc<RateLimitStore>) {
-    let mut ticks = tokio::time::interval(settings.ratelimit_save_every);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
+/// Saves the figures soon after they change, so `byok status` shows them right after a request:
+/// the first change wakes the saver, which waits `ratelimit_save_delay` for the rest of a burst
+/// of answers and writes them at once (one small file write per delay at most, however busy).
+async fn save_ratelimits_on_change(settings: Settings, store: Arc<RateLimitStore>) {
+    let mut changes = store.changes();
+    while changes.changed().await.is_ok() {
+        tokio::time::sleep(settings.ratelimit_save_delay).await;
+        changes.mark_unchanged();
         let (home, store) = (settings.home.clone(), Arc::clone(&store));
         // File I/O off the async workers.
         let saved =

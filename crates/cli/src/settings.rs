@@ -54,8 +54,6 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long the upstream may stay silent before the request fails; `None` for the default.
     pub upstream_idle_timeout: Option<Duration>,
-    /// How often the rate-limit figures are written to `ratelimits.json`.
-    pub ratelimit_save_every: Duration,
     /// How log lines are written (`--log-format`, `BYOK_LOG_FORMAT`, `log_format`).
     pub log_format: LogFormat,
     /// Where reasoning summaries go in Chat answers (`--reasoning`, `BYOK_REASONING`,
@@ -73,6 +71,9 @@ pub struct Settings {
     pub response_store_bytes: usize,
     /// How long a stored response is kept (`response_store_ttl_secs`, default 24 h).
     pub response_store_ttl: Duration,
+    /// How long after the rate-limit figures change they are written to `ratelimits.json`
+    /// (changes within it are written together).
+    pub ratelimit_save_delay: Duration,
 }
 
 impl Settings {
@@ -94,7 +95,6 @@ impl Settings {
             keep_alive: server.keep_alive,
             shutdown_grace: server.shutdown_grace,
             upstream_idle_timeout: None,
-            ratelimit_save_every: Duration::from_secs(30),
             log_format: LogFormat::default(),
             reasoning: ReasoningDisplay::default(),
             client_idle_timeout: server.client_idle_timeout,
@@ -102,6 +102,7 @@ impl Settings {
             allowed_origins: Vec::new(),
             response_store_bytes: byok_store::DEFAULT_BUDGET_BYTES,
             response_store_ttl: byok_store::DEFAULT_TTL,
+            ratelimit_save_delay: Duration::from_millis(250),
         }
     }
 

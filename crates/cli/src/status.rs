@@ -72,12 +72,14 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
         for entry in &limits.accounts {
             let _ = writeln!(
                 out,
-                "  {} {}, {}: {}",
+                "  {} {}, {}:",
                 entry.provider,
                 entry.account,
                 ago(now - entry.snapshot.captured_at),
-                limit_summary(&entry.snapshot)
             );
+            for line in limit_lines(&entry.snapshot, now) {
+                let _ = writeln!(out, "    {line}");
+            }
         }
     }
     Ok(out)
@@ -98,41 +100,84 @@ fn describe(account: &Account, now: i64) -> String {
     format!("{}, plan {plan}, {expiry}", account.name)
 }
 
-/// The Codex windows (`primary` is the short one, `secondary` the weekly one), or the raw
-/// headers for other upstreams.
-fn limit_summary(snapshot: &RateLimitSnapshot) -> String {
-    let windows: Vec<String> = ["primary", "secondary"]
-        .iter()
-        .filter_map(|window| {
-            let used = snapshot.number(&format!("x-codex-{window}-used-percent"))?;
-            let mut text = format!("{used}% used");
-            if let Some(minutes) = snapshot.number(&format!("x-codex-{window}-window-minutes")) {
-                text = format!("{} window {text}", span(secs(minutes * 60.0)));
+/// One line per Codex window (the account's own limits first, then each model's metered
+/// separately) and one for credits; the raw headers for other upstreams.
+fn limit_lines(snapshot: &RateLimitSnapshot, now: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    for family in snapshot.families() {
+        let windows = [
+            ("primary", &family.primary),
+            ("secondary", &family.secondary),
+        ];
+        for (which, window) in windows {
+            let Some(window) = window else { continue };
+            let mut label = match window.window_minutes {
+                Some(minutes) if minutes > 0 => format!("{} window", window_length(minutes)),
+                _ => format!("{which} window"),
+            };
+            if family.id != "codex" {
+                let name = family.name.as_deref().unwrap_or(&family.id);
+                label = format!("{name} {label}");
             }
-            if let Some(reset) = snapshot.number(&format!("x-codex-{window}-reset-after-seconds")) {
-                let left = secs(reset) - (unix_now() - snapshot.captured_at);
-                if left > 0 {
-                    let _ = write!(text, " (resets in {})", span(left));
+            let mut line = format!("{label}: {}% used", window.used_percent);
+            match window.resets_at {
+                Some(at) if at > now => {
+                    let _ = write!(line, ", resets in {} ({})", span(at - now), utc(at));
                 }
+                Some(at) => {
+                    let _ = write!(line, ", reset at {} (figures from before)", utc(at));
+                }
+                None => {}
             }
-            Some(text)
-        })
-        .collect();
-    if windows.is_empty() {
-        snapshot
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+            lines.push(line);
+        }
+    }
+    if let Some(credits) = snapshot.credits() {
+        lines.push(
+            match (credits.unlimited, credits.has_credits, credits.balance) {
+                (true, _, _) => "credits: unlimited".to_owned(),
+                (false, true, Some(balance)) => format!("credits: {balance} left"),
+                (false, true, None) => "credits: some left".to_owned(),
+                (false, false, _) => "credits: none".to_owned(),
+            },
+        );
+    }
+    if lines.is_empty() {
+        lines.push(
+            snapshot
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    lines
+}
+
+/// `5 h`, `7 d`, `90 min`: a window's length. The backend says 299 and 10079 minutes for its
+/// five-hour and weekly windows (recorded in `tests/data/codex-recorded/text.meta.json`): a
+/// minute off a whole hour is that hour.
+fn window_length(minutes: i64) -> String {
+    let hours = (minutes + 30) / 60 * 60;
+    let minutes = if minutes >= 60 && (minutes - hours).abs() <= 1 {
+        hours
     } else {
-        windows.join("; ")
+        minutes
+    };
+    match minutes {
+        m if m % 1440 == 0 => format!("{} d", m / 1440),
+        m if m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
     }
 }
 
-#[allow(clippy::cast_possible_truncation)] // header values are small counts of seconds
-fn secs(value: f64) -> i64 {
-    value.round() as i64
+/// A Unix time as `2026-12-02 14:05 UTC`.
+fn utc(at: i64) -> String {
+    jiff::Timestamp::from_second(at).map_or_else(
+        |_| at.to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 /// `5 d 3 h`, `2 h 10 min`, `4 min`, `30 s`.
@@ -163,24 +208,55 @@ mod tests {
     }
 
     #[test]
-    fn codex_windows_are_summarised() {
+    fn codex_windows_families_and_credits_are_summarised() {
+        let now = 1_800_000_000;
         let mut snapshot = RateLimitSnapshot {
-            captured_at: unix_now(),
+            captured_at: now,
             ..RateLimitSnapshot::default()
         };
         for (k, v) in [
             ("x-codex-primary-used-percent", "42"),
             ("x-codex-primary-window-minutes", "300"),
-            ("x-codex-primary-reset-after-seconds", "3900"),
-            ("x-codex-secondary-used-percent", "7"),
+            ("x-codex-primary-reset-at", "1800003900"),
+            ("x-codex-secondary-used-percent", "7.5"),
+            ("x-codex-secondary-window-minutes", "10080"),
+            ("x-codex-bengalfox-limit-name", "GPT-5.3-Codex-Spark"),
+            ("x-codex-bengalfox-primary-used-percent", "3"),
+            ("x-codex-bengalfox-primary-window-minutes", "300"),
+            ("x-codex-credits-has-credits", "true"),
+            ("x-codex-credits-unlimited", "false"),
+            ("x-codex-credits-balance", "12.5"),
         ] {
             snapshot.headers.insert(k.into(), v.into());
         }
-        let text = limit_summary(&snapshot);
-        assert!(
-            text.starts_with("5 h 0 min window 42% used (resets in 1 h"),
-            "{text}"
+        assert_eq!(
+            limit_lines(&snapshot, now),
+            [
+                "5 h window: 42% used, resets in 1 h 5 min (2027-01-15 09:05 UTC)",
+                "7 d window: 7.5% used",
+                "GPT-5.3-Codex-Spark 5 h window: 3% used",
+                "credits: 12.5 left",
+            ]
         );
-        assert!(text.ends_with("; 7% used"), "{text}");
+    }
+
+    #[test]
+    fn window_lengths_read_as_the_backend_means_them() {
+        assert_eq!(window_length(299), "5 h");
+        assert_eq!(window_length(10079), "7 d");
+        assert_eq!(window_length(90), "90 min");
+        assert_eq!(window_length(45), "45 min");
+    }
+
+    #[test]
+    fn other_upstreams_show_their_headers() {
+        let mut snapshot = RateLimitSnapshot::default();
+        snapshot
+            .headers
+            .insert("x-ratelimit-remaining-requests".into(), "99".into());
+        assert_eq!(
+            limit_lines(&snapshot, 0),
+            ["x-ratelimit-remaining-requests=99"]
+        );
     }
 }

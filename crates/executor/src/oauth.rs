@@ -35,6 +35,7 @@ impl CodexExecutor {
         resolve_chat_alias(&mut chat, &self.models.get()).map_err(|e| translate_error(&e))?;
         let translated =
             chat_to_responses(&chat, Preset::Codex).map_err(|e| translate_error(&e))?;
+        log_notes(&translated.notes);
         let options = ChatOptions {
             reasoning: self.reasoning,
             include_usage: req.include_usage(),
@@ -73,6 +74,7 @@ impl CodexExecutor {
         // The backend keeps nothing: references are expanded from byok's store (stored.rs).
         let (body, keep) = self.with_history(ctx, body).await?;
         let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
+        log_notes(&translated.notes);
         let tool_names = translated.tool_names;
         let response = self.codex_post(translated.body, &model).await?;
         if stream {
@@ -246,6 +248,14 @@ impl CodexExecutor {
         headers.insert(USER_AGENT, agent);
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         Ok(headers)
+    }
+}
+
+/// What the translation changed for the backend (a dropped `service_tier`), for whoever
+/// wonders why the backend did not get it.
+fn log_notes(notes: &[String]) {
+    for note in notes {
+        tracing::debug!(note, "request adjusted for the Codex backend");
     }
 }
 

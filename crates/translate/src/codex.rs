@@ -8,7 +8,7 @@ use crate::tool_names::ToolNameMap;
 
 /// The top-level fields the Codex backend accepts (what the Codex CLI itself sends).
 /// An allowlist: the backend answers 400 to anything else (`temperature`, `max_output_tokens`, ..).
-pub(crate) const CODEX_FIELDS: [&str; 13] = [
+pub(crate) const CODEX_FIELDS: [&str; 14] = [
     "model",
     "instructions",
     "input",
@@ -22,6 +22,7 @@ pub(crate) const CODEX_FIELDS: [&str; 13] = [
     "text",
     "prompt_cache_key",
     "client_metadata",
+    "service_tier",
 ];
 
 /// What makes reasoning survive without stored items (the backend keeps none: `store: false`).
@@ -79,10 +80,15 @@ pub fn responses_for_codex(body: Value) -> Result<TranslatedRequest, TranslateEr
     body.insert("include".into(), include.into());
     body.insert("store".into(), false.into());
     body.insert("stream".into(), true.into());
+    let mut notes = Vec::new();
+    if let Some(tier) = body.remove("service_tier") {
+        codex_service_tier(&tier, &mut body, &mut notes);
+    }
     body.retain(|key, _| CODEX_FIELDS.contains(&key.as_str()));
     Ok(TranslatedRequest {
         body: Value::Object(body),
         tool_names,
+        notes,
     })
 }
 
@@ -106,6 +112,24 @@ pub(crate) fn shorten_tool_names(body: &mut Map<String, Value>, tool_names: &mut
                 rename_tool(tool, tool_names);
             }
         }
+    }
+}
+
+/// The one service tier the Codex backend offers is `priority`; the official client sends it
+/// for its "fast" mode, so a client's `priority` or `fast` becomes `priority`. Any other tier
+/// (`auto`, `default`, `flex`, `scale`) is refused by the backend: it is dropped, with a note
+/// that says so, and the request runs at the account's normal tier.
+pub(crate) fn codex_service_tier(
+    tier: &Value,
+    body: &mut Map<String, Value>,
+    notes: &mut Vec<String>,
+) {
+    match tier.as_str() {
+        Some("priority" | "fast") => drop(body.insert("service_tier".into(), "priority".into())),
+        None if tier.is_null() => {}
+        _ => notes.push(format!(
+            "service_tier {tier} is not offered by the Codex backend (only `priority`, also as `fast`); dropped"
+        )),
     }
 }
 

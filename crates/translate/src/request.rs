@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::codex::{CODEX_FIELDS, ENCRYPTED_REASONING};
+use crate::codex::{CODEX_FIELDS, ENCRYPTED_REASONING, codex_service_tier};
 use crate::error::TranslateError;
 use crate::messages;
 use crate::options::Preset;
@@ -15,6 +15,9 @@ pub struct TranslatedRequest {
     pub body: Value,
     /// Restores the tool names shortened in `body` (empty when none was).
     pub tool_names: ToolNameMap,
+    /// What the translation dropped or changed that a caller may want to log (this crate
+    /// does no logging), e.g. a `service_tier` the Codex backend does not offer.
+    pub notes: Vec<String>,
 }
 
 /// Chat fields passed on unchanged to OpenAI's Responses API (same name, same meaning).
@@ -71,6 +74,7 @@ pub fn chat_to_responses(
         })?;
 
     let mut tool_names = ToolNameMap::default();
+    let mut notes = Vec::new();
     let conversation = messages::convert(messages, preset, &mut tool_names)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
@@ -142,12 +146,16 @@ pub fn chat_to_responses(
             body.insert("store".into(), false.into());
             body.insert("stream".into(), true.into());
             body.insert("include".into(), json!([ENCRYPTED_REASONING]));
+            if let Some(tier) = chat.get("service_tier") {
+                codex_service_tier(tier, &mut body, &mut notes);
+            }
             body.retain(|key, _| CODEX_FIELDS.contains(&key.as_str()));
         }
     }
     Ok(TranslatedRequest {
         body: Value::Object(body),
         tool_names,
+        notes,
     })
 }
 

@@ -145,3 +145,86 @@ fn long_tool_names_are_shortened_and_come_back_in_the_stream_and_the_collected_a
     collector.feed(stream.as_bytes());
     assert_eq!(collector.finish().unwrap()["output"][0]["name"], long);
 }
+
+#[test]
+fn service_tier_priority_or_fast_reaches_the_backend_as_priority() {
+    for (asked, sent) in [
+        ("priority", Some("priority")),
+        ("fast", Some("priority")),
+        ("flex", None),
+        ("auto", None),
+    ] {
+        let body = json!({"model": "gpt-5.5", "input": "hi", "service_tier": asked});
+        let translated = responses_for_codex(body).unwrap();
+        assert_eq!(
+            translated.body.get("service_tier").and_then(Value::as_str),
+            sent,
+            "{asked}"
+        );
+        assert_eq!(
+            translated.notes.is_empty(),
+            sent.is_some(),
+            "{asked}: {:?}",
+            translated.notes
+        );
+        let chat = json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}],
+            "service_tier": asked});
+        let translated =
+            byok_translate::chat_to_responses(&chat, byok_translate::Preset::Codex).unwrap();
+        assert_eq!(
+            translated.body.get("service_tier").and_then(Value::as_str),
+            sent,
+            "chat {asked}"
+        );
+        if sent.is_none() {
+            assert!(
+                translated.notes[0].contains("service_tier"),
+                "{:?}",
+                translated.notes
+            );
+        }
+    }
+}
+
+#[test]
+fn every_translator_hands_over_the_in_stream_rate_limits() {
+    let stream = concat!(
+        "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}\n\n",
+        "event: codex.rate_limits\ndata: {\"type\":\"codex.rate_limits\",\"rate_limits\":{\"primary\":{\"used_percent\":12.5}}}\n\n",
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[]}}\n\n",
+    );
+    let used = |v: Option<Value>| v.map(|v| v["rate_limits"]["primary"]["used_percent"].clone());
+    // Split inside the event, as the network may.
+    let (a, b) = stream.split_at(stream.find("used_percent").unwrap());
+
+    let mut passthrough = ResponsesPassthrough::new(byok_translate::ToolNameMap::default());
+    let mut out = Vec::new();
+    passthrough.feed(a.as_bytes(), &mut out);
+    assert_eq!(passthrough.take_rate_limits(), None);
+    passthrough.feed(b.as_bytes(), &mut out);
+    assert_eq!(used(passthrough.take_rate_limits()), Some(json!(12.5)));
+    assert_eq!(passthrough.take_rate_limits(), None, "taken once");
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("codex.rate_limits"),
+        "passed on"
+    );
+
+    let mut chat =
+        byok_translate::ChatStreamTranslator::new(byok_translate::ChatOptions::default());
+    let mut out = Vec::new();
+    chat.feed(stream.as_bytes(), &mut out);
+    assert_eq!(used(chat.take_rate_limits()), Some(json!(12.5)));
+    assert!(
+        !String::from_utf8(out).unwrap().contains("rate_limits"),
+        "not a Chat chunk"
+    );
+
+    let mut collector = ResponseCollector::new();
+    collector.feed(a.as_bytes());
+    assert!(!collector.is_finished());
+    collector.feed(b.as_bytes());
+    assert!(collector.is_finished());
+    assert_eq!(used(collector.take_rate_limits()), Some(json!(12.5)));
+}

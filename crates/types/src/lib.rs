@@ -22,7 +22,7 @@ pub use metrics::{
     UpstreamLabels, WindowLabels,
 };
 pub use provider::ProviderId;
-pub use ratelimit::{RateLimitSnapshot, RateLimitStore};
+pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, RateLimitWindow};
 pub use request::ChatRequest;
 pub use secret::Secret;
 pub use silence::Silence;

@@ -3,7 +3,7 @@
 use super::chunk::{ChunkWriter, Text, TextField, error_event};
 use super::tool_calls::ToolCalls;
 use super::wire::{Delta, Event, Item, ResponseHead, incomplete_finish_reason};
-use super::{Parsed, SseTranslator, StreamState, parse_event};
+use super::{Parsed, RATE_LIMITS_EVENT, SseTranslator, StreamState, parse_event};
 use crate::answer::ChatOptions;
 use crate::options::ReasoningMode;
 use crate::sse::SseParser;
@@ -52,6 +52,8 @@ struct Core {
     /// The (item, part) of the last reasoning text, to separate the next part from it.
     last_reasoning: Option<(u32, u32)>,
     think_open: bool,
+    /// The last `codex.rate_limits` event, until the caller takes it.
+    rate_limits: Option<serde_json::Value>,
 }
 
 impl ChatStreamTranslator {
@@ -67,6 +69,7 @@ impl ChatStreamTranslator {
             streamed: Vec::new(),
             last_reasoning: None,
             think_open: false,
+            rate_limits: None,
         };
         Self {
             parser: SseParser::new(),
@@ -105,6 +108,10 @@ impl SseTranslator for ChatStreamTranslator {
     fn usage(&self) -> Option<TokenCounts> {
         self.core.usage.map(TokenCounts::from)
     }
+
+    fn take_rate_limits(&mut self) -> Option<serde_json::Value> {
+        self.core.rate_limits.take()
+    }
 }
 
 impl Core {
@@ -116,6 +123,9 @@ impl Core {
         }
         match parse_event(data, |kind| self.wants(kind)) {
             Some(Parsed::Delta(kind, delta)) => self.delta(kind, &delta, out),
+            Some(Parsed::Event(event)) if event.kind == RATE_LIMITS_EVENT => {
+                self.rate_limits = serde_json::from_slice(data).ok();
+            }
             Some(Parsed::Event(event)) => self.handle(&event, out),
             None => {}
         }
@@ -138,7 +148,8 @@ impl Core {
             | b"response.completed"
             | b"response.incomplete"
             | b"response.failed"
-            | b"error" => true,
+            | b"error"
+            | b"codex.rate_limits" => true,
             _ => false,
         }
     }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::RATE_LIMITS_EVENT;
 use super::assemble::OutputAssembler;
 use super::wire::RawEvent;
 use crate::error::StreamError;
@@ -37,6 +38,8 @@ struct Collect {
     output: OutputAssembler,
     names: ToolNameMap,
     end: Option<Result<Value, StreamError>>,
+    /// The last `codex.rate_limits` event, until the caller takes it.
+    rate_limits: Option<Value>,
 }
 
 impl ResponseCollector {
@@ -63,6 +66,19 @@ impl ResponseCollector {
         self.parser.feed(input, |event| collect.event(event.data));
     }
 
+    /// Whether the terminal event (`response.completed`, `incomplete`, `failed` or `error`) has
+    /// come: nothing after it changes the answer, so the caller may stop reading (an upstream
+    /// may keep the connection open after it).
+    pub fn is_finished(&self) -> bool {
+        self.collect.end.is_some()
+    }
+
+    /// The data of the last `codex.rate_limits` event fed since the previous call (see
+    /// [`crate::SseTranslator::take_rate_limits`]).
+    pub fn take_rate_limits(&mut self) -> Option<Value> {
+        self.collect.rate_limits.take()
+    }
+
     /// The finished `response` object: after `response.completed`, or `response.incomplete`
     /// (its `status` and `incomplete_details` kept). An error after `response.failed`, an
     /// `error` event, or a stream that ended without any of these.
@@ -86,6 +102,9 @@ impl Collect {
         let Ok(event) = serde_json::from_slice::<RawEvent<'_>>(data) else {
             return;
         };
+        if event.kind == RATE_LIMITS_EVENT {
+            self.rate_limits = serde_json::from_slice(data).ok();
+        }
         self.output.event(&event);
         match &*event.kind {
             "response.completed" | "response.incomplete" => {

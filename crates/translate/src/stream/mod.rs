@@ -62,7 +62,16 @@ pub trait SseTranslator {
     fn usage(&self) -> Option<crate::TokenCounts> {
         None
     }
+    /// The data of the last `codex.rate_limits` event fed since the previous call: the Codex
+    /// backend's in-stream report of the account's limits, for the caller to record. The
+    /// event itself is not the client's business (Chat) or passed on as it came (Responses).
+    fn take_rate_limits(&mut self) -> Option<serde_json::Value> {
+        None
+    }
 }
+
+/// The type of the Codex backend's in-stream rate-limit event.
+pub(crate) const RATE_LIMITS_EVENT: &str = "codex.rate_limits";
 
 /// Where a translated stream stands.
 ///

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::assemble::{OutputAssembler, restore_name};
 use super::wire::{RawEvent, ResponseHead};
-use super::{SseTranslator, StreamState};
+use super::{RATE_LIMITS_EVENT, SseTranslator, StreamState};
 use crate::sse::{SseEvent, SseParser};
 use crate::tool_names::ToolNameMap;
 use crate::usage::{ResponsesUsage, TokenCounts};
@@ -54,6 +54,8 @@ struct Pass {
     stored: Option<Kept>,
     /// The finished response, kept when `stored` is set.
     response: Option<Value>,
+    /// The last `codex.rate_limits` event, until the caller takes it.
+    rate_limits: Option<Value>,
 }
 
 impl ResponsesPassthrough {
@@ -68,6 +70,7 @@ impl ResponsesPassthrough {
             last_sequence: None,
             stored: None,
             response: None,
+            rate_limits: None,
         };
         Self {
             parser: SseParser::new(),
@@ -128,6 +131,10 @@ impl SseTranslator for ResponsesPassthrough {
     fn usage(&self) -> Option<TokenCounts> {
         self.pass.usage.map(TokenCounts::from)
     }
+
+    fn take_rate_limits(&mut self) -> Option<Value> {
+        self.pass.rate_limits.take()
+    }
 }
 
 /// What the events of a response byok keeps report.
@@ -156,6 +163,9 @@ impl Pass {
             out.extend_from_slice(event.raw); // not a JSON event: not ours to judge
             return;
         };
+        if parsed.kind == RATE_LIMITS_EVENT {
+            self.rate_limits = serde_json::from_slice(event.data).ok();
+        }
         self.output.event(&parsed);
         self.last_sequence = parsed.sequence_number.or(self.last_sequence);
         if self.head.is_none()
