@@ -1,20 +1,20 @@
 //! `CodexExecutor`: one OpenAI account behind an OpenAI-compatible interface.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use byok_auth::AuthManager;
 use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore,
-    RequestContext, Result, Secret,
+    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, RequestContext,
+    Result, Secret,
 };
 use serde_json::Value;
 
+use crate::codex::CodexBackend;
 use crate::models::ModelCatalog;
-use crate::pool::AccountPool;
+use crate::openai_api::OpenAiApi;
 use crate::{ProviderHttp, RetryPolicy};
 
 /// The OpenAI API's address, for API-key mode.
@@ -56,60 +56,105 @@ impl std::fmt::Display for Mode {
 /// through the OpenAI API, otherwise through the ChatGPT Codex backend with the signed-in
 /// accounts of its [`AuthManager`] (taking turns).
 ///
-/// Built with [`CodexExecutor::builder`]; see the crate docs for an example.
-#[derive(bon::Builder)]
+/// Built with [`CodexExecutor::builder`]; see the crate docs for an example. The mode is chosen
+/// once, when it is built: inside it is the upstream transport shared by both modes and either
+/// the OpenAI API part or the Codex backend part.
 pub struct CodexExecutor {
-    /// The shared HTTP client.
-    #[builder(into)]
-    pub(crate) http: ProviderHttp,
-    /// The ChatGPT sign-ins (OAuth mode); unused in API-key mode.
-    #[builder(into)]
-    pub(crate) auth: Arc<AuthManager>,
-    /// An OpenAI API key: when set, API-key mode.
-    #[builder(into)]
-    pub(crate) api_key: Option<Secret>,
-    /// The upstream's base URL for the mode in use (defaults: [`DEFAULT_OPENAI_BASE_URL`],
-    /// [`DEFAULT_CODEX_BASE_URL`]).
-    #[builder(into)]
-    pub(crate) base_url: Option<String>,
-    /// Where the rate-limit headers of every answer are kept.
-    #[builder(into)]
-    pub(crate) ratelimit: Option<Arc<RateLimitStore>>,
-    /// The `User-Agent` sent to the Codex backend (default: a Codex CLI one).
-    #[builder(into)]
-    pub(crate) user_agent: Option<String>,
-    /// How reasoning summaries reach Chat clients (default `reasoning_content`).
-    #[builder(default)]
-    pub(crate) reasoning: ReasoningMode,
-    /// How long the upstream may stay silent, for the answer's head or within a stream (300 s).
-    #[builder(default = DEFAULT_IDLE_TIMEOUT)]
-    pub(crate) idle_timeout: Duration,
-    /// Where responses served in ChatGPT mode are kept, so that later requests may refer to
-    /// them (`previous_response_id`, `item_reference`) and `GET /v1/responses/{id}` answers.
-    /// None: nothing is kept, and such references are refused.
-    #[builder(into)]
-    pub(crate) store: Option<Arc<dyn ResponseStore>>,
-    /// How requests that failed before their first byte are retried (3 tries).
-    #[builder(default)]
-    pub(crate) retry: RetryPolicy,
-    #[builder(skip)]
-    pub(crate) pool: AccountPool,
-    /// The models aliases are resolved against and `supported_models` lists.
-    #[builder(skip)]
-    pub(crate) models: ModelCatalog,
-    /// Set once an API-key upstream answered 404 to `/v1/responses` and Chat to the fallback.
-    #[builder(skip)]
-    pub(crate) responses_via_chat: AtomicBool,
+    upstream: Upstream,
+    reasoning: ReasoningMode,
+    models: ModelCatalog,
+}
+
+/// The upstream a [`CodexExecutor`] was built for.
+#[derive(Debug)]
+enum Upstream {
+    OpenAi(OpenAiApi),
+    Codex(CodexBackend),
+}
+
+#[bon::bon]
+impl CodexExecutor {
+    /// The executor for these credentials: API-key mode when `api_key` is set (and not
+    /// empty), else ChatGPT sign-in mode with the accounts of `auth` (none: every request is
+    /// answered 401 with how to sign in).
+    #[builder]
+    pub fn new(
+        /// The shared HTTP client.
+        #[builder(into)]
+        http: ProviderHttp,
+        /// The ChatGPT sign-ins (OAuth mode); API-key mode needs none.
+        #[builder(into)]
+        auth: Option<Arc<AuthManager>>,
+        /// An OpenAI API key: when set, API-key mode.
+        #[builder(into)]
+        api_key: Option<Secret>,
+        /// The upstream's base URL for the mode in use (defaults: [`DEFAULT_OPENAI_BASE_URL`],
+        /// [`DEFAULT_CODEX_BASE_URL`]).
+        #[builder(into)]
+        base_url: Option<String>,
+        /// Where the rate-limit headers of every answer are kept.
+        #[builder(into)]
+        ratelimit: Option<Arc<RateLimitStore>>,
+        /// The `User-Agent` sent to the Codex backend (default: a Codex CLI one).
+        #[builder(into)]
+        user_agent: Option<String>,
+        /// How reasoning summaries reach Chat clients (default `reasoning_content`).
+        #[builder(default)]
+        reasoning: ReasoningMode,
+        /// How long the upstream may stay silent, for the answer's head or within a stream
+        /// (300 s).
+        #[builder(default = DEFAULT_IDLE_TIMEOUT)]
+        idle_timeout: Duration,
+        /// Where responses served in ChatGPT mode are kept, so that later requests may refer to
+        /// them (`previous_response_id`, `item_reference`) and `GET /v1/responses/{id}`
+        /// answers. None: nothing is kept, and such references are refused. API-key mode
+        /// needs none: the OpenAI API keeps responses itself.
+        #[builder(into)]
+        store: Option<Arc<dyn ResponseStore>>,
+        /// How requests that failed before their first byte are retried (3 tries).
+        #[builder(default)]
+        retry: RetryPolicy,
+    ) -> Self {
+        let transport = crate::upstream::Upstream {
+            http,
+            ratelimit,
+            idle_timeout,
+            retry,
+        };
+        let base = |default: &str| {
+            let mut url = base_url.unwrap_or_else(|| default.to_owned());
+            url.truncate(url.trim_end_matches('/').len());
+            url
+        };
+        let upstream = match api_key.filter(|key| !key.is_empty()) {
+            Some(key) => Upstream::OpenAi(OpenAiApi::new(
+                transport,
+                key,
+                base(DEFAULT_OPENAI_BASE_URL),
+            )),
+            None => Upstream::Codex(CodexBackend::new(
+                transport,
+                auth,
+                base(DEFAULT_CODEX_BASE_URL),
+                user_agent.unwrap_or_else(default_user_agent),
+                store,
+            )),
+        };
+        Self {
+            upstream,
+            reasoning,
+            models: ModelCatalog::default(),
+        }
+    }
 }
 
 impl CodexExecutor {
     /// The mode the credentials select, e.g. for a start-up message. An empty API key counts
     /// as none.
     pub fn mode(&self) -> Mode {
-        if self.api_key.as_ref().is_some_and(|k| !k.is_empty()) {
-            Mode::ApiKey
-        } else {
-            Mode::OAuth
+        match self.upstream {
+            Upstream::OpenAi(_) => Mode::ApiKey,
+            Upstream::Codex(_) => Mode::OAuth,
         }
     }
 
@@ -134,9 +179,10 @@ impl CodexExecutor {
         let _ = ctx;
         let started = std::time::Instant::now();
         let model = req.model.clone();
-        let result = match self.mode() {
-            Mode::ApiKey => self.api_key_chat(req).await,
-            Mode::OAuth => self.codex_chat(req).await,
+        let catalog = self.models.get();
+        let result = match &self.upstream {
+            Upstream::OpenAi(api) => api.chat(req, &catalog).await,
+            Upstream::Codex(codex) => codex.chat(req, &catalog, self.reasoning).await,
         };
         log_outcome("chat", &model, started, &result);
         result
@@ -151,9 +197,10 @@ impl CodexExecutor {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let result = match self.mode() {
-            Mode::ApiKey => self.api_key_responses(body).await,
-            Mode::OAuth => self.codex_responses(ctx, body).await,
+        let catalog = self.models.get();
+        let result = match &self.upstream {
+            Upstream::OpenAi(api) => api.responses(body, &catalog).await,
+            Upstream::Codex(codex) => codex.responses(ctx, body, &catalog).await,
         };
         log_outcome("responses", &model, started, &result);
         result
@@ -162,55 +209,43 @@ impl CodexExecutor {
     /// `GET /v1/responses/{id}`: in ChatGPT mode a response byok kept for this client; in
     /// API-key mode the OpenAI API's answer, the request passed on as it came.
     pub async fn get_response(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
-        match self.mode() {
-            Mode::ApiKey => {
+        match &self.upstream {
+            Upstream::OpenAi(api) => {
                 let path = format!("/v1/responses/{}", path_segment(id)?);
-                self.api_key_stored(reqwest::Method::GET, &path, query)
-                    .await
+                api.stored(reqwest::Method::GET, &path, query).await
             }
-            Mode::OAuth => self.stored_response(ctx, id, query).await,
+            Upstream::Codex(codex) => codex.stored_response(ctx, id, query).await,
         }
     }
 
     /// `GET /v1/responses/{id}/input_items`, as [`Self::get_response`].
     pub async fn input_items(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
-        match self.mode() {
-            Mode::ApiKey => {
+        match &self.upstream {
+            Upstream::OpenAi(api) => {
                 let path = format!("/v1/responses/{}/input_items", path_segment(id)?);
-                self.api_key_stored(reqwest::Method::GET, &path, query)
-                    .await
+                api.stored(reqwest::Method::GET, &path, query).await
             }
-            Mode::OAuth => self.stored_input_items(ctx, id, query).await,
+            Upstream::Codex(codex) => codex.stored_input_items(ctx, id, query).await,
         }
     }
 
     /// `DELETE /v1/responses/{id}`, as [`Self::get_response`].
     pub async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
-        match self.mode() {
-            Mode::ApiKey => {
+        match &self.upstream {
+            Upstream::OpenAi(api) => {
                 let path = format!("/v1/responses/{}", path_segment(id)?);
-                self.api_key_stored(reqwest::Method::DELETE, &path, "")
-                    .await
+                api.stored(reqwest::Method::DELETE, &path, "").await
             }
-            Mode::OAuth => self.delete_stored(ctx, id).await,
+            Upstream::Codex(codex) => codex.delete_stored(ctx, id).await,
         }
     }
 
     /// The base URL in use, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        let default = match self.mode() {
-            Mode::ApiKey => DEFAULT_OPENAI_BASE_URL,
-            Mode::OAuth => DEFAULT_CODEX_BASE_URL,
-        };
-        self.base_url
-            .as_deref()
-            .unwrap_or(default)
-            .trim_end_matches('/')
-    }
-
-    /// The `User-Agent` sent upstream.
-    pub(crate) fn user_agent(&self) -> String {
-        self.user_agent.clone().unwrap_or_else(default_user_agent)
+        match &self.upstream {
+            Upstream::OpenAi(api) => api.base_url(),
+            Upstream::Codex(codex) => codex.base_url(),
+        }
     }
 }
 
@@ -261,8 +296,7 @@ impl std::fmt::Debug for CodexExecutor {
         f.debug_struct("CodexExecutor")
             .field("mode", &self.mode())
             .field("base_url", &self.base_url())
-            .field("idle_timeout", &self.idle_timeout)
-            .field("retry", &self.retry)
+            .field("reasoning", &self.reasoning)
             .finish_non_exhaustive()
     }
 }

@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::CodexExecutor;
+use crate::codex::CodexBackend;
 use crate::failure::translate_error;
 use crate::stream::{Shape, Translated};
 
@@ -39,7 +39,7 @@ pub(crate) struct Keep {
     previous_response_id: Option<String>,
 }
 
-impl CodexExecutor {
+impl CodexBackend {
     /// The request with its references replaced by the stored items, and what to keep of its
     /// answer: `None` when the client asked `store: false`, or byok keeps no responses (then a
     /// reference goes on to `responses_for_codex`, which refuses it saying why).

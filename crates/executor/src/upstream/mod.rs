@@ -6,10 +6,12 @@
 //! it was built with (a proxy, extra roots) holds for model requests too.
 
 mod lean;
+mod send;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use byok_types::{ByokError, Result, error_chain};
+use byok_types::{ByokError, RateLimitStore, Result, error_chain};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use http_body_util::{BodyDataStream, BodyExt};
@@ -18,6 +20,21 @@ use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 
 pub(crate) use lean::LeanClient;
+pub(crate) use send::Sender;
+
+use crate::{ProviderHttp, RetryPolicy};
+
+/// The upstream transport both upstreams share: the HTTP clients, where the rate-limit
+/// headers of every answer go, how long the upstream may stay silent, and how failed requests
+/// are retried. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Upstream {
+    pub(crate) http: ProviderHttp,
+    pub(crate) ratelimit: Option<Arc<RateLimitStore>>,
+    /// For the answer's head and between two chunks of a stream.
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+}
 
 /// How long to wait for a TCP + TLS connection before calling the upstream unreachable.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

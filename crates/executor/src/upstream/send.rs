@@ -1,13 +1,13 @@
-//! One POST to an upstream: sent, timed, its rate-limit headers recorded, failures classified.
+//! One POST to an upstream: sent, timed, its rate-limit headers recorded, failures classified,
+//! retried as the policy says.
 
 use byok_types::{ByokError, ProviderId, Result};
 use bytes::Bytes;
 use hyper::header::HeaderMap;
 
-use crate::CodexExecutor;
+use super::{Upstream, UpstreamResponse};
 use crate::failure::upstream_error;
 use crate::stream::broken;
-use crate::upstream::UpstreamResponse;
 
 /// The most of an error body byok keeps for the client.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -19,10 +19,23 @@ pub(crate) struct Sender<'a> {
     pub(crate) account: &'a str,
 }
 
-impl CodexExecutor {
+impl Upstream {
+    /// POSTs `body` (JSON) to `url`, tried again as the retry policy says.
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+        sender: Sender<'_>,
+    ) -> Result<UpstreamResponse> {
+        self.retry
+            .run(|| self.post_once(url, headers.clone(), body.clone(), sender))
+            .await
+    }
+
     /// POSTs `body` (JSON) to `url` once. `Ok` only for a 2xx answer, whose body is not read
     /// yet; the answer's head must come within the idle timeout.
-    pub(crate) async fn post_once(
+    async fn post_once(
         &self,
         url: &str,
         headers: HeaderMap,

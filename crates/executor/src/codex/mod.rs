@@ -1,26 +1,23 @@
 //! OAuth mode: the ChatGPT Codex backend, reached with the signed-in accounts in turn.
+//!
+//! [`CodexBackend::send`] is the one way a Responses body reaches the backend; the fronts
+//! (Chat, Responses: [`front`]) translate a client's request into such a body and back.
 
-use byok_auth::AuthError;
-use byok_translate::{
-    ChatOptions, ChatStreamTranslator, Preset, ResponseCollector, ResponsesPassthrough,
-    chat_to_responses, resolve_chat_alias, resolve_responses_alias, response_to_chat,
-    responses_for_codex,
-};
-use byok_types::{
-    ByokError, ChatRequest, OAuthToken, ProviderId, ProviderResponse, RequestContext, Result,
-    StreamProtocol, unix_now,
-};
+mod front;
+mod pool;
+
+use std::sync::Arc;
+
+use byok_auth::{AuthError, AuthManager};
+use byok_store::ResponseStore;
+use byok_types::{ByokError, OAuthToken, ProviderId, Result, unix_now};
 use bytes::Bytes;
-use futures::StreamExt;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
-use crate::CodexExecutor;
-use crate::failure::{says_model_unsupported, seconds_until, translate_error};
-use crate::pool::Turn;
-use crate::send::Sender;
-use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
-use crate::upstream::UpstreamResponse;
+use crate::failure::{says_model_unsupported, seconds_until};
+use crate::upstream::{Sender, Upstream, UpstreamResponse};
+use pool::{AccountPool, Turn};
 
 /// What a user with no credentials at all is told.
 const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT account), \
@@ -29,109 +26,61 @@ const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT
 /// How long an account rests after a usage limit that came without a reset time.
 const DEFAULT_REST_SECS: i64 = 60;
 
-impl CodexExecutor {
-    pub(crate) async fn codex_chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
-        let mut chat = req.to_value();
-        resolve_chat_alias(&mut chat, &self.models.get()).map_err(|e| translate_error(&e))?;
-        let translated =
-            chat_to_responses(&chat, Preset::Codex).map_err(|e| translate_error(&e))?;
-        log_notes(&translated.notes);
-        let options = ChatOptions {
-            reasoning: self.reasoning,
-            include_usage: req.include_usage(),
-            tool_names: translated.tool_names,
-        };
-        let response = self.codex_post(translated.body, &req.model).await?;
-        if req.stream {
-            let translator = Translated(ChatStreamTranslator::new(options));
-            return Ok(ProviderResponse::Stream(shaped(
-                response.bytes_stream(),
-                translator,
-                self.idle_timeout,
-                StreamProtocol::Chat,
-            )));
+/// The ChatGPT Codex backend with its accounts: the sign-ins (tokens, refresh), the pool that
+/// takes turns and rests accounts at their usage limit, and the headers the backend expects.
+#[derive(Debug)]
+pub(crate) struct CodexBackend {
+    upstream: Upstream,
+    /// The ChatGPT sign-ins; none means every request is answered 401 with how to sign in.
+    auth: Option<Arc<AuthManager>>,
+    /// Without a trailing slash.
+    base_url: String,
+    user_agent: String,
+    pool: AccountPool,
+    /// Where served responses are kept for later references (`stored.rs`); none: not kept.
+    pub(crate) store: Option<Arc<dyn ResponseStore>>,
+}
+
+impl CodexBackend {
+    pub(crate) fn new(
+        upstream: Upstream,
+        auth: Option<Arc<AuthManager>>,
+        base_url: String,
+        user_agent: String,
+        store: Option<Arc<dyn ResponseStore>>,
+    ) -> Self {
+        Self {
+            upstream,
+            auth,
+            base_url,
+            user_agent,
+            pool: AccountPool::default(),
+            store,
         }
-        // The tool names are restored by `response_to_chat`, from `options`.
-        let collected = self.collect(response, ResponseCollector::new()).await?;
-        Ok(ProviderResponse::Complete(response_to_chat(
-            &collected, &options,
-        )))
     }
 
-    pub(crate) async fn codex_responses(
-        &self,
-        ctx: &RequestContext,
-        mut body: Value,
-    ) -> Result<ProviderResponse> {
-        // The client's `stream` decides, never its accept header; the backend always streams.
-        let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-        resolve_responses_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
+    /// The base URL, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends a Responses body to the backend: the one entry point every front (Chat,
+    /// Responses, and any other that can build a Responses body) goes through.
+    ///
+    /// `body` must be what the backend accepts, i.e. byok-translate's Codex shaping
+    /// (`chat_to_responses` with `Preset::Codex`, or `responses_for_codex`): `store: false`
+    /// and `stream: true` are set there, not here. This picks the account (the next in turn;
+    /// one at its usage limit rests and the next one serves), sets the identity and session
+    /// headers, retries what is worth retrying, and refreshes a refused token once. `Ok` is a
+    /// 2xx answer whose Responses event stream is not read yet; a refusal of the model itself
+    /// becomes a 404 that names it.
+    pub(crate) async fn send(&self, body: Value) -> Result<UpstreamResponse> {
         let model = body
             .get("model")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        // The backend keeps nothing: references are expanded from byok's store (stored.rs).
-        let (body, keep) = self.with_history(ctx, body).await?;
-        let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
-        log_notes(&translated.notes);
-        let tool_names = translated.tool_names;
-        let response = self.codex_post(translated.body, &model).await?;
-        if stream {
-            let passthrough = ResponsesPassthrough::new(tool_names);
-            let body = response.bytes_stream();
-            let idle = self.idle_timeout;
-            let stream = match keep {
-                None => shaped(
-                    body,
-                    Translated(passthrough),
-                    idle,
-                    StreamProtocol::Responses,
-                ),
-                Some(keep) => keep.stream(passthrough, |kept| {
-                    shaped(body, kept, idle, StreamProtocol::Responses)
-                }),
-            };
-            return Ok(ProviderResponse::Stream(stream));
-        }
-        let collector = ResponseCollector::with_tool_names(tool_names);
-        let mut collected = self.collect(response, collector).await?;
-        if let Some(keep) = keep {
-            keep.collected(&mut collected).await;
-        }
-        Ok(ProviderResponse::Complete(collected))
-    }
-
-    /// Reads a whole Codex stream into one `response` object (its output built from the items).
-    async fn collect(
-        &self,
-        response: UpstreamResponse,
-        mut collector: ResponseCollector,
-    ) -> Result<Value> {
-        let mut body = response.bytes_stream();
-        loop {
-            match tokio::time::timeout(self.idle_timeout, body.next()).await {
-                Ok(Some(Ok(chunk))) => collector.feed(&chunk),
-                Ok(Some(Err(err))) => {
-                    tracing::warn!(error = %err, "upstream stream broke while collecting");
-                    return Err(broken(&err));
-                }
-                Ok(None) => break,
-                Err(_) => return Err(idle_timeout(self.idle_timeout)),
-            }
-        }
-        collector.finish().map_err(|err| match err {
-            byok_translate::StreamError::CutOff => cut_short(),
-            byok_translate::StreamError::Failed { message, .. } => ByokError::BadGateway(message),
-        })
-    }
-
-    /// POSTs a Codex request with the next account in turn; an account at its usage limit rests
-    /// and the request goes to the next one.
-    ///
-    /// `body` is byok-translate's Codex body (`chat_to_responses` with `Preset::Codex`, or
-    /// `responses_for_codex`): `store: false` and `stream: true` are set there, not here.
-    async fn codex_post(&self, body: Value, model: &str) -> Result<UpstreamResponse> {
+        let model = model.as_str();
         let bytes =
             Bytes::from(serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()))?);
         let accounts = self.signed_in_accounts().await?;
@@ -146,7 +95,7 @@ impl CodexExecutor {
         let mut last_limit = None;
         let mut last_refused = None;
         for account in order {
-            match self.codex_post_as(&account, &session, &bytes).await {
+            match self.send_as(&account, &session, &bytes).await {
                 Err(err @ ByokError::UsageLimit { .. }) => {
                     let until = rest_until(&err, now);
                     tracing::info!(account, until, "usage limit reached; the account rests");
@@ -170,9 +119,19 @@ impl CodexExecutor {
         Err(all_resting(last_limit, earliest, now))
     }
 
+    /// The sign-ins; `signed_in_accounts` found some, so they exist.
+    fn auth(&self) -> Result<&AuthManager> {
+        self.auth
+            .as_deref()
+            .ok_or_else(|| ByokError::Unauthorized(NO_CREDENTIALS.into()))
+    }
+
     /// The names of the signed-in accounts; none is a 401 that says how to sign in.
     async fn signed_in_accounts(&self) -> Result<Vec<String>> {
-        match self.auth.accounts().await {
+        let Some(auth) = &self.auth else {
+            return Err(ByokError::Unauthorized(NO_CREDENTIALS.into()));
+        };
+        match auth.accounts().await {
             Ok(accounts) if !accounts.is_empty() => Ok(accounts),
             Ok(_) => Err(ByokError::Unauthorized(NO_CREDENTIALS.into())),
             Err(AuthError::NotSignedIn { store }) => Err(ByokError::Unauthorized(format!(
@@ -184,24 +143,24 @@ impl CodexExecutor {
 
     /// One account's try: retried as the policy says, and once more after a token refresh if
     /// the backend refused the token (401).
-    async fn codex_post_as(
+    async fn send_as(
         &self,
         account: &str,
         session: &str,
         body: &Bytes,
     ) -> Result<UpstreamResponse> {
-        let token = self.auth.get_token_for(account).await?;
-        match self.codex_post_with(account, &token, session, body).await {
+        let token = self.auth()?.get_token_for(account).await?;
+        match self.send_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
                 tracing::info!(account, "the backend refused the token; refreshing it");
-                let token = self.auth.force_refresh(account).await?;
-                self.codex_post_with(account, &token, session, body).await
+                let token = self.auth()?.force_refresh(account).await?;
+                self.send_with(account, &token, session, body).await
             }
             other => other,
         }
     }
 
-    async fn codex_post_with(
+    async fn send_with(
         &self,
         account: &str,
         token: &OAuthToken,
@@ -209,14 +168,12 @@ impl CodexExecutor {
         body: &Bytes,
     ) -> Result<UpstreamResponse> {
         let headers = self.codex_headers(token, session)?;
-        let url = format!("{}/responses", self.base_url());
+        let url = format!("{}/responses", self.base_url);
         let sender = Sender {
             provider: ProviderId::Codex,
             account,
         };
-        self.retry
-            .run(|| self.post_once(&url, headers.clone(), body.clone(), sender))
-            .await
+        self.upstream.post(&url, &headers, body, sender).await
     }
 
     fn codex_headers(&self, token: &OAuthToken, session: &str) -> Result<HeaderMap> {
@@ -244,18 +201,10 @@ impl CodexExecutor {
             HeaderName::from_static("originator"),
             HeaderValue::from_static("codex_cli_rs"),
         );
-        let agent = HeaderValue::from_str(&self.user_agent()).map_err(|_| bad("user agent"))?;
+        let agent = HeaderValue::from_str(&self.user_agent).map_err(|_| bad("user agent"))?;
         headers.insert(USER_AGENT, agent);
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         Ok(headers)
-    }
-}
-
-/// What the translation changed for the backend (a dropped `service_tier`), for whoever
-/// wonders why the backend did not get it.
-fn log_notes(notes: &[String]) {
-    for note in notes {
-        tracing::debug!(note, "request adjusted for the Codex backend");
     }
 }
 

@@ -1,11 +1,11 @@
 //! API-key mode: the OpenAI API (or a self-hosted OpenAI-compatible server), bodies passed
 //! through.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use byok_translate::{
-    ResponsesStreamBuilder, chat_to_response, resolve_chat_alias, resolve_responses_alias,
-    responses_to_chat_request,
+    ModelEntry, ResponsesStreamBuilder, chat_to_response, resolve_chat_alias,
+    resolve_responses_alias, responses_to_chat_request,
 };
 use byok_types::{
     ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret, StreamProtocol,
@@ -14,11 +14,9 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::CodexExecutor;
 use crate::failure::translate_error;
-use crate::send::Sender;
 use crate::stream::{Passthrough, Translated, shaped};
-use crate::upstream::UpstreamResponse;
+use crate::upstream::{Sender, Upstream, UpstreamResponse};
 
 /// The account name API-key answers are recorded under in the rate-limit store.
 pub const API_KEY_ACCOUNT: &str = "api-key";
@@ -43,25 +41,61 @@ pub fn prompt_cache_key(api_key: &Secret) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
-impl CodexExecutor {
-    pub(crate) async fn api_key_chat(&self, req: ChatRequest) -> Result<ProviderResponse> {
+/// The OpenAI API reached with an API key: the key, its prompt-cache key (computed once) and
+/// whether the upstream turned out to lack `/v1/responses`.
+#[derive(Debug)]
+pub(crate) struct OpenAiApi {
+    upstream: Upstream,
+    key: Secret,
+    /// [`prompt_cache_key`] of `key`.
+    cache_key: String,
+    /// Without a trailing slash.
+    base_url: String,
+    /// Set once the upstream answered 404 to `/v1/responses`: Chat serves those from then on.
+    responses_via_chat: AtomicBool,
+}
+
+impl OpenAiApi {
+    pub(crate) fn new(upstream: Upstream, key: Secret, base_url: String) -> Self {
+        Self {
+            upstream,
+            cache_key: prompt_cache_key(&key),
+            key,
+            base_url,
+            responses_via_chat: AtomicBool::new(false),
+        }
+    }
+
+    /// The base URL, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(crate) async fn chat(
+        &self,
+        req: ChatRequest,
+        catalog: &[ModelEntry],
+    ) -> Result<ProviderResponse> {
         let stream = req.stream;
         let mut body = req.to_value();
         // `stream: false` is left out by `to_value`; the OpenAI API's default is the same.
-        resolve_chat_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
-        let response = self.api_key_post("/v1/chat/completions", &mut body).await?;
-        self.api_key_answer(response, stream, StreamProtocol::Chat)
-            .await
+        resolve_chat_alias(&mut body, catalog).map_err(|e| translate_error(&e))?;
+        let response = self.post("/v1/chat/completions", &mut body).await?;
+        self.answer(response, stream, StreamProtocol::Chat).await
     }
 
-    pub(crate) async fn api_key_responses(&self, mut body: Value) -> Result<ProviderResponse> {
+    pub(crate) async fn responses(
+        &self,
+        mut body: Value,
+        catalog: &[ModelEntry],
+    ) -> Result<ProviderResponse> {
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-        resolve_responses_alias(&mut body, &self.models.get()).map_err(|e| translate_error(&e))?;
+        resolve_responses_alias(&mut body, catalog).map_err(|e| translate_error(&e))?;
         if !self.responses_via_chat.load(Ordering::Relaxed) {
-            match self.api_key_post("/v1/responses", &mut body).await {
+            match self.post("/v1/responses", &mut body).await {
                 Ok(response) => {
                     return self
-                        .api_key_answer(response, stream, StreamProtocol::Responses)
+                        .answer(response, stream, StreamProtocol::Responses)
                         .await;
                 }
                 Err(ByokError::Upstream { status: 404, .. }) => {
@@ -91,45 +125,38 @@ impl CodexExecutor {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let response = self.api_key_post("/v1/chat/completions", &mut chat).await?;
+        let response = self.post("/v1/chat/completions", &mut chat).await?;
         self.responses_via_chat.store(true, Ordering::Relaxed);
         if stream {
             let builder = Translated(ResponsesStreamBuilder::new(&model));
             Ok(ProviderResponse::Stream(shaped(
                 response.bytes_stream(),
                 builder,
-                self.idle_timeout,
+                self.upstream.idle_timeout,
                 StreamProtocol::Responses,
             )))
         } else {
-            let completion = self.read_json(response).await?;
+            let completion = self.upstream.read_json(response).await?;
             Ok(ProviderResponse::Complete(chat_to_response(&completion)))
         }
     }
 
     /// POSTs `body` to `{base}{path}` with the key, adding `prompt_cache_key` unless the client
     /// sent one; retried as the policy says.
-    async fn api_key_post(&self, path: &str, body: &mut Value) -> Result<UpstreamResponse> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| ByokError::Internal("API-key mode without an API key".into()))?;
-        let cache_key = prompt_cache_key(key);
+    async fn post(&self, path: &str, body: &mut Value) -> Result<UpstreamResponse> {
         if let Some(map) = body.as_object_mut() {
             map.entry("prompt_cache_key")
-                .or_insert_with(|| Value::String(cache_key.clone()));
+                .or_insert_with(|| Value::String(self.cache_key.clone()));
         }
         let bytes =
             Bytes::from(serde_json::to_vec(body).map_err(|e| ByokError::Internal(e.to_string()))?);
-        let headers = api_key_headers(key, &cache_key)?;
-        let url = format!("{}{path}", self.base_url());
-        self.retry
-            .run(|| self.post_once(&url, headers.clone(), bytes.clone(), SENDER))
-            .await
+        let headers = api_key_headers(&self.key, &self.cache_key)?;
+        let url = format!("{}{path}", self.base_url);
+        self.upstream.post(&url, &headers, &bytes, SENDER).await
     }
 
     /// The caller's answer: the stream passed through byte for byte, or the JSON object.
-    async fn api_key_answer(
+    async fn answer(
         &self,
         response: UpstreamResponse,
         stream: bool,
@@ -139,42 +166,39 @@ impl CodexExecutor {
             Ok(ProviderResponse::Stream(shaped(
                 response.bytes_stream(),
                 Passthrough::new(protocol),
-                self.idle_timeout,
+                self.upstream.idle_timeout,
                 protocol,
             )))
         } else {
-            Ok(ProviderResponse::Complete(self.read_json(response).await?))
+            Ok(ProviderResponse::Complete(
+                self.upstream.read_json(response).await?,
+            ))
         }
     }
-}
 
-impl CodexExecutor {
     /// A stored-response request (`GET`/`DELETE /v1/responses/{id}...`) passed to the OpenAI
     /// API as it came: the API keeps responses itself. `path` starts with `/v1/responses/`;
     /// `query` is the client's query string.
-    pub(crate) async fn api_key_stored(
+    pub(crate) async fn stored(
         &self,
         method: reqwest::Method,
         path: &str,
         query: &str,
     ) -> Result<Value> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| ByokError::Internal("API-key mode without an API key".into()))?;
-        let headers = api_key_headers(key, &prompt_cache_key(key))?;
-        let mut url = format!("{}{path}", self.base_url());
+        let headers = api_key_headers(&self.key, &self.cache_key)?;
+        let mut url = format!("{}{path}", self.base_url);
         if !query.is_empty() {
             url.push('?');
             url.push_str(query);
         }
         let request = self
+            .upstream
             .http
             .client()
             .request(method, &url)
             .headers(headers)
             .send();
-        let response = match tokio::time::timeout(self.idle_timeout, request).await {
+        let response = match tokio::time::timeout(self.upstream.idle_timeout, request).await {
             Ok(Ok(response)) => response,
             Ok(Err(err)) => {
                 return Err(ByokError::Unreachable(format!(
@@ -182,11 +206,11 @@ impl CodexExecutor {
                     byok_types::error_chain(&err)
                 )));
             }
-            Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
+            Err(_) => return Err(crate::stream::idle_timeout(self.upstream.idle_timeout)),
         };
         let status = response.status().as_u16();
         let answer_headers = response.headers().clone();
-        let body = match tokio::time::timeout(self.idle_timeout, response.text()).await {
+        let body = match tokio::time::timeout(self.upstream.idle_timeout, response.text()).await {
             Ok(Ok(body)) => body,
             Ok(Err(err)) => {
                 return Err(ByokError::BadGateway(format!(
@@ -194,7 +218,7 @@ impl CodexExecutor {
                     byok_types::error_chain(&err)
                 )));
             }
-            Err(_) => return Err(crate::stream::idle_timeout(self.idle_timeout)),
+            Err(_) => return Err(crate::stream::idle_timeout(self.upstream.idle_timeout)),
         };
         if !(200..300).contains(&status) {
             return Err(crate::failure::upstream_error(

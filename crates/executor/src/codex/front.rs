@@ -1,0 +1,126 @@
+//! The Chat Completions and Responses fronts of the Codex backend: a client's request
+//! translated by byok-translate, sent with [`CodexBackend::send`], and the answer translated
+//! back (streamed, or collected into one object).
+
+use byok_translate::{
+    ChatOptions, ChatStreamTranslator, ModelEntry, Preset, ReasoningMode, ResponseCollector,
+    ResponsesPassthrough, chat_to_responses, resolve_chat_alias, resolve_responses_alias,
+    response_to_chat, responses_for_codex,
+};
+use byok_types::{ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol};
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::CodexBackend;
+use crate::failure::translate_error;
+use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
+use crate::upstream::UpstreamResponse;
+
+impl CodexBackend {
+    /// Answers a Chat Completions request.
+    pub(crate) async fn chat(
+        &self,
+        req: ChatRequest,
+        catalog: &[ModelEntry],
+        reasoning: ReasoningMode,
+    ) -> Result<ProviderResponse> {
+        let mut chat = req.to_value();
+        resolve_chat_alias(&mut chat, catalog).map_err(|e| translate_error(&e))?;
+        let translated =
+            chat_to_responses(&chat, Preset::Codex).map_err(|e| translate_error(&e))?;
+        log_notes(&translated.notes);
+        let options = ChatOptions {
+            reasoning,
+            include_usage: req.include_usage(),
+            tool_names: translated.tool_names,
+        };
+        let response = self.send(translated.body).await?;
+        if req.stream {
+            let translator = Translated(ChatStreamTranslator::new(options));
+            return Ok(ProviderResponse::Stream(shaped(
+                response.bytes_stream(),
+                translator,
+                self.upstream.idle_timeout,
+                StreamProtocol::Chat,
+            )));
+        }
+        // The tool names are restored by `response_to_chat`, from `options`.
+        let collected = self.collect(response, ResponseCollector::new()).await?;
+        Ok(ProviderResponse::Complete(response_to_chat(
+            &collected, &options,
+        )))
+    }
+
+    /// Answers a Responses request, its references expanded from byok's store first (the
+    /// backend keeps nothing: `stored.rs`).
+    pub(crate) async fn responses(
+        &self,
+        ctx: &RequestContext,
+        mut body: Value,
+        catalog: &[ModelEntry],
+    ) -> Result<ProviderResponse> {
+        // The client's `stream` decides, never its accept header; the backend always streams.
+        let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+        resolve_responses_alias(&mut body, catalog).map_err(|e| translate_error(&e))?;
+        let (body, keep) = self.with_history(ctx, body).await?;
+        let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
+        log_notes(&translated.notes);
+        let tool_names = translated.tool_names;
+        let response = self.send(translated.body).await?;
+        if stream {
+            let passthrough = ResponsesPassthrough::new(tool_names);
+            let body = response.bytes_stream();
+            let idle = self.upstream.idle_timeout;
+            let stream = match keep {
+                None => shaped(
+                    body,
+                    Translated(passthrough),
+                    idle,
+                    StreamProtocol::Responses,
+                ),
+                Some(keep) => keep.stream(passthrough, |kept| {
+                    shaped(body, kept, idle, StreamProtocol::Responses)
+                }),
+            };
+            return Ok(ProviderResponse::Stream(stream));
+        }
+        let collector = ResponseCollector::with_tool_names(tool_names);
+        let mut collected = self.collect(response, collector).await?;
+        if let Some(keep) = keep {
+            keep.collected(&mut collected).await;
+        }
+        Ok(ProviderResponse::Complete(collected))
+    }
+
+    /// Reads a whole Codex stream into one `response` object (its output built from the items).
+    async fn collect(
+        &self,
+        response: UpstreamResponse,
+        mut collector: ResponseCollector,
+    ) -> Result<Value> {
+        let mut body = response.bytes_stream();
+        loop {
+            match tokio::time::timeout(self.upstream.idle_timeout, body.next()).await {
+                Ok(Some(Ok(chunk))) => collector.feed(&chunk),
+                Ok(Some(Err(err))) => {
+                    tracing::warn!(error = %err, "upstream stream broke while collecting");
+                    return Err(broken(&err));
+                }
+                Ok(None) => break,
+                Err(_) => return Err(idle_timeout(self.upstream.idle_timeout)),
+            }
+        }
+        collector.finish().map_err(|err| match err {
+            byok_translate::StreamError::CutOff => cut_short(),
+            byok_translate::StreamError::Failed { message, .. } => ByokError::BadGateway(message),
+        })
+    }
+}
+
+/// What the translation changed for the backend (a dropped `service_tier`), for whoever
+/// wonders why the backend did not get it.
+fn log_notes(notes: &[String]) {
+    for note in notes {
+        tracing::debug!(note, "request adjusted for the Codex backend");
+    }
+}
