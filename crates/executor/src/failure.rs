@@ -1,10 +1,11 @@
-//! Turns an upstream's non-success answer into a [`ByokError`], with how long to wait.
-
-use std::time::{Duration, SystemTime};
+//! Turns an upstream's non-success answer into a [`ByokError`] (how long to wait is
+//! [`crate::wait`]'s).
 
 use byok_types::{ByokError, unix_now};
-use hyper::header::{HeaderMap, RETRY_AFTER};
+use hyper::header::HeaderMap;
 use serde::Deserialize;
+
+use crate::wait;
 
 /// The parts of an OpenAI / Codex error body that decide what byok does.
 #[derive(Debug, Default, Deserialize)]
@@ -38,9 +39,7 @@ pub(crate) fn upstream_error(status: u16, headers: &HeaderMap, body: String) -> 
         .and_then(|b| b.error)
         .unwrap_or_default();
     let now = unix_now();
-    let retry_after = retry_after_header(headers, SystemTime::now())
-        .or_else(|| detail.resets_in_seconds.map(Duration::from_secs))
-        .or_else(|| detail.resets_at.map(|at| seconds_until(at, now)));
+    let retry_after = wait::announced(headers, detail.resets_in_seconds, detail.resets_at, now);
     let is_usage_limit = [&detail.kind, &detail.code]
         .iter()
         .any(|v| v.as_deref() == Some("usage_limit_reached"));
@@ -90,54 +89,17 @@ pub(crate) fn says_model_unsupported(status: u16, body: &str) -> bool {
         || (body.contains("model") && body.contains("does not exist"))
 }
 
-/// `Retry-After` as delta-seconds or as an HTTP date (relative to `now`).
-pub(crate) fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Seconds from `now` to the Unix time `at`, zero if it has passed.
-pub(crate) fn seconds_until(at: i64, now: i64) -> Duration {
-    Duration::from_secs(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
+    use std::time::Duration;
+
+    use hyper::header::{HeaderValue, RETRY_AFTER};
 
     fn headers(retry_after: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
         h
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            retry_after_header(&headers("7"), now),
-            Some(Duration::from_secs(7))
-        );
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
-        assert_eq!(
-            retry_after_header(&headers(&later), now),
-            Some(Duration::from_secs(90))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
-        assert_eq!(
-            retry_after_header(&headers(&earlier), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after_header(&headers("soon"), now), None);
-        assert_eq!(retry_after_header(&HeaderMap::new(), now), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod retry;
 mod stored;
 mod stream;
 mod upstream;
+mod wait;
 
 pub use byok_translate::ReasoningMode;
 pub use executor::{

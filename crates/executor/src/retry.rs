@@ -4,7 +4,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use byok_types::{ByokError, Result};
-use rand::Rng;
 
 /// How an upstream request is retried: 408, 5xx and connection failures that happen before
 /// the first byte of the answer, with jittered exponential backoff that honours `Retry-After`.
@@ -42,15 +41,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before try number `attempt + 1` (`attempt` counts from 1), after `err`.
     ///
-    /// Full jitter over the exponential step keeps many clients from retrying in lockstep; an
-    /// upstream's `Retry-After` sets a floor.
+    /// Jitter over the exponential step keeps many clients from retrying in lockstep; an
+    /// upstream's `Retry-After` sets a floor ([`crate::wait`] computes it).
     pub fn delay(&self, attempt: u32, err: &ByokError) -> Duration {
-        let step = self
-            .base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let jittered = step.mul_f64(rand::rng().random_range(0.5..=1.0));
-        let floor = err.retry_after().unwrap_or(Duration::ZERO);
-        jittered.max(floor).min(self.max_delay)
+        crate::wait::backoff(self.base_delay, self.max_delay, attempt, err)
     }
 
     /// Runs `send` until it succeeds, fails in a way not worth retrying, or tries run out.

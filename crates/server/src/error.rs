@@ -31,16 +31,8 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.0.to_openai_json())).into_response();
-        let retry_after = self.0.retry_after().map(|d| {
-            // Round up: "retry after 0 s" would invite a retry storm.
-            d.as_secs() + u64::from(d.subsec_nanos() > 0)
-        });
-        let retry_after = match (retry_after, status) {
-            (Some(secs), _) => Some(secs.max(1)),
-            // A 429 always says when to come back, even when the upstream did not.
-            (None, StatusCode::TOO_MANY_REQUESTS) => Some(1),
-            (None, _) => None,
-        };
+        // The rounding is byok-types' (see `ByokError::retry_after_secs`).
+        let retry_after = self.0.retry_after_secs();
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

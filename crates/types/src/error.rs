@@ -144,6 +144,26 @@ impl ByokError {
         }
     }
 
+    /// The whole seconds a client is told in `Retry-After`: [`retry_after`](Self::retry_after)
+    /// rounded up and at least 1 ("retry after 0 s" would invite a retry storm); a 429 always
+    /// says when to come back (1 s when nobody said). `None`: no header.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use byok_types::ByokError;
+    /// let err = ByokError::Upstream { status: 503, body: String::new(), retry_after: Some(Duration::from_millis(1_200)) };
+    /// assert_eq!(err.retry_after_secs(), Some(2));
+    /// let err = ByokError::Upstream { status: 429, body: String::new(), retry_after: None };
+    /// assert_eq!(err.retry_after_secs(), Some(1));
+    /// assert_eq!(ByokError::NotFound("x".into()).retry_after_secs(), None);
+    /// ```
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self.retry_after() {
+            Some(d) => Some((d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)),
+            None => (self.status() == 429).then_some(1),
+        }
+    }
+
     /// OpenAI's `error.type` for this error.
     pub fn error_type(&self) -> &'static str {
         match self {

@@ -15,16 +15,14 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
-use crate::failure::{says_model_unsupported, seconds_until};
+use crate::failure::says_model_unsupported;
 use crate::upstream::{Sender, Upstream, UpstreamResponse};
+use crate::wait::{all_resting, rest_until};
 use pool::{AccountPool, Turn};
 
 /// What a user with no credentials at all is told.
 const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT account), \
     reuse a Codex CLI sign-in with `byok import-codex-cli`, or set `OPENAI_API_KEY`";
-
-/// How long an account rests after a usage limit that came without a reset time.
-const DEFAULT_REST_SECS: i64 = 60;
 
 /// The ChatGPT Codex backend with its accounts: the sign-ins (tokens, refresh), the pool that
 /// takes turns and rests accounts at their usage limit, and the headers the backend expects.
@@ -205,40 +203,6 @@ impl CodexBackend {
         headers.insert(USER_AGENT, agent);
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         Ok(headers)
-    }
-}
-
-/// When an account that hit its usage limit may serve again.
-fn rest_until(err: &ByokError, now: i64) -> i64 {
-    match err {
-        ByokError::UsageLimit {
-            resets_at: Some(at),
-            ..
-        } => *at,
-        ByokError::UsageLimit {
-            retry_after: Some(wait),
-            ..
-        } => now.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX)),
-        _ => now + DEFAULT_REST_SECS,
-    }
-}
-
-/// The 429 of a request no account can serve: the earliest reset as `retry_after`.
-fn all_resting(last: Option<ByokError>, earliest_reset: i64, now: i64) -> ByokError {
-    let (message, plan_type) = match last {
-        Some(ByokError::UsageLimit {
-            message, plan_type, ..
-        }) => (message, plan_type),
-        _ => (
-            "every signed-in ChatGPT account has reached its usage limit; wait for the reset or sign in another account with `byok login`".to_owned(),
-            None,
-        ),
-    };
-    ByokError::UsageLimit {
-        message,
-        plan_type,
-        resets_at: Some(earliest_reset),
-        retry_after: Some(seconds_until(earliest_reset, now)),
     }
 }
 
