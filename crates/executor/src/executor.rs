@@ -7,8 +7,8 @@ use byok_auth::AuthManager;
 use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore, RequestContext,
-    Result, Secret,
+    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore,
+    RequestContext, Result, Secret,
 };
 use serde_json::Value;
 
@@ -273,6 +273,11 @@ fn default_user_agent() -> String {
         std::env::consts::ARCH,
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// A request byok-translate cannot translate: a 400 naming the field at fault.
+pub(crate) fn translate_error(err: &byok_translate::TranslateError) -> ByokError {
+    ByokError::invalid_request(err.to_string(), err.param())
 }
 
 /// One line per request: what, how long, how it ended. Never a body or a secret.

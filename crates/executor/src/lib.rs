@@ -2,7 +2,6 @@
 
 mod codex;
 mod executor;
-mod failure;
 mod http;
 pub mod models;
 mod openai_api;
@@ -10,6 +9,7 @@ mod retry;
 mod stored;
 mod stream;
 mod upstream;
+mod upstream_error;
 mod wait;
 
 pub use byok_translate::ReasoningMode;

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::failure::translate_error;
+use crate::executor::translate_error;
 use crate::stream::{Passthrough, Translated, shaped};
 use crate::upstream::{Sender, Upstream, UpstreamResponse};
 

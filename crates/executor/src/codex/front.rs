@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::CodexBackend;
-use crate::failure::translate_error;
+use crate::executor::translate_error;
 use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
 use crate::upstream::UpstreamResponse;
 

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
-use crate::failure::says_model_unsupported;
 use crate::upstream::{Sender, Upstream, UpstreamResponse};
+use crate::upstream_error::says_model_unsupported;
 use crate::wait::{all_resting, rest_until};
 use pool::{AccountPool, Turn};
 

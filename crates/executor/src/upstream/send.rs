@@ -6,8 +6,8 @@ use bytes::Bytes;
 use hyper::header::HeaderMap;
 
 use super::{Upstream, UpstreamResponse};
-use crate::failure::upstream_error;
 use crate::stream::broken;
+use crate::upstream_error::upstream_error;
 
 /// The most of an error body byok keeps for the client.
 const MAX_ERROR_BODY: usize = 64 * 1024;

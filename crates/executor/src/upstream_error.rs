@@ -64,11 +64,6 @@ pub(crate) fn upstream_error(status: u16, headers: &HeaderMap, body: String) -> 
     }
 }
 
-/// A request byok-translate cannot translate: a 400 naming the field at fault.
-pub(crate) fn translate_error(err: &byok_translate::TranslateError) -> ByokError {
-    ByokError::invalid_request(err.to_string(), err.param())
-}
-
 /// Whether an error body says the requested model is not served (Codex answers 400 or 404 with
 /// e.g. "The 'gpt-4o' model is not supported when using Codex with a ChatGPT account.").
 pub(crate) fn says_model_unsupported(status: u16, body: &str) -> bool {
