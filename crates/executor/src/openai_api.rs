@@ -221,7 +221,7 @@ impl OpenAiApi {
             Err(_) => return Err(crate::stream::idle_timeout(self.upstream.idle_timeout)),
         };
         if !(200..300).contains(&status) {
-            return Err(crate::failure::upstream_error(
+            return Err(crate::upstream_error::upstream_error(
                 status,
                 &answer_headers,
                 body,

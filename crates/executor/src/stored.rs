@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::codex::CodexBackend;
-use crate::failure::translate_error;
+use crate::executor::translate_error;
 use crate::stream::{Shape, Translated};
 
 /// What byok keeps of a response once it is finished: for whom, the request's own input items

@@ -7,7 +7,9 @@ use byok_translate::{
     ResponsesPassthrough, chat_to_responses, resolve_chat_alias, resolve_responses_alias,
     response_to_chat, responses_for_codex,
 };
-use byok_types::{ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol};
+use byok_types::{
+    ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol,
+};
 use futures::StreamExt;
 use serde_json::Value;
 
