@@ -6,6 +6,7 @@ use crate::shell::{self, cargo};
 pub fn run() -> Result<(), String> {
     shell::run(&mut cargo(&["fmt", "--all", "--", "--check"]))?;
     crate::layers::run()?;
+    crate::map::run()?;
     shell::run(&mut cargo(&[
         "clippy",
         "--workspace",

@@ -2,6 +2,7 @@
 //!
 //! * `ci`: everything CI checks, in the order a failure is cheapest to find.
 //! * `layers`: the dependency arrows between our crates hold (ARCHITECTURE.md, "Code map").
+//! * `map`: every path ARCHITECTURE.md names exists, a file on each row of its "where" table.
 //! * `package`: `cargo package` of every publishable crate, against the others as they are.
 //! * `downstream`: a crate outside the workspace can use `byok-translate` alone.
 //! * `bench`: the proxy load benchmark (byok vs. straight at a stand-in upstream).
@@ -12,6 +13,7 @@ mod bench_report;
 mod ci;
 mod downstream;
 mod layers;
+mod map;
 mod package;
 mod procstat;
 mod shell;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("layers") => layers::run(),
+        Some("map") => map::run(),
         Some("package") => package::run(),
         Some("downstream") => downstream::run(),
         Some("bench") => bench::run(&args[1..]),
@@ -45,10 +48,12 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          Tasks:\n  \
-         ci          fmt --check, layers, clippy -D warnings, tests, docs -D warnings, package,\n              \
-         downstream\n  \
+         ci          fmt --check, layers, map, clippy -D warnings, tests, docs -D warnings,\n              \
+         package, downstream\n  \
          layers      the dependency arrows between byok's crates, from cargo metadata: types and\n              \
          translate on none of ours, server on byok-types only, nothing on the binary's crate\n  \
+         map         every path ARCHITECTURE.md names exists (a file on each row of its\n              \
+         \"Where does X live\" table)\n  \
          package     cargo package of the publishable crates (removing stale unpacked\n              \
          copies of them from earlier runs first)\n  \
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \

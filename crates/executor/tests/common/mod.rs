@@ -19,7 +19,8 @@ use byok_types::{ByteStream, ChatRequest, ProviderResponse, RateLimitStore};
 use futures::StreamExt;
 use serde_json::Value;
 
-/// Fields the Codex backend refuses with a 400 (DESIGN.md).
+/// Fields the Codex backend refuses with a 400 (the README's "What ChatGPT mode does with Chat
+/// fields"; `crates/translate/src/codex.rs` keeps an allowlist for it).
 pub const REFUSED_FIELDS: [&str; 12] = [
     "max_tokens",
     "max_output_tokens",

@@ -11,9 +11,9 @@ use crate::usage::{ChatUsage, ResponsesUsage, TokenCounts};
 
 /// Translates a Responses event stream into Chat Completions chunk SSE, incrementally.
 ///
-/// It follows DESIGN.md's mapping: the role chunk first, text, refusal and reasoning deltas,
-/// tool calls numbered from 0, exactly one `finish_reason`, the usage chunk when asked for,
-/// `data: [DONE]` on success, and an OpenAI-shaped error event when the upstream fails or
+/// It follows the mapping the golden tests pin (`crates/translate/tests/golden.rs`): the role
+/// chunk first, text, refusal and reasoning deltas, tool calls numbered from 0, exactly one
+/// `finish_reason`, the usage chunk when asked for, `data: [DONE]` on success, and an OpenAI-shaped error event when the upstream fails or
 /// the stream is cut off. Ids and `created` come from the stream, so the output is a pure
 /// function of the input bytes, however they are split.
 ///
