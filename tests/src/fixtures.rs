@@ -48,6 +48,15 @@ pub fn recorded_events(name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The `usage` of a recorded stream's `response.completed`.
+pub fn recorded_usage(name: &str) -> Value {
+    recorded_events(name)
+        .into_iter()
+        .find(|e| e["type"] == "response.completed")
+        .map(|e| e["response"]["usage"].clone())
+        .unwrap_or_default()
+}
+
 /// The answer text a recorded stream carries: its `output_text` deltas, joined.
 pub fn recorded_text(name: &str) -> String {
     joined_deltas(name, "response.output_text.delta")

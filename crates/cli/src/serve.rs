@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use byok_executor::CodexExecutor;
-use byok_types::{ProviderExecutor, RateLimitStore};
+use byok_types::{Metrics, ProviderExecutor, RateLimitStore};
 use tokio::net::TcpListener;
 
 use crate::ratelimits::RateLimitFile;
@@ -61,7 +61,9 @@ pub async fn run(
         Arc::clone(&ratelimits),
     ));
     let executor: Arc<dyn ProviderExecutor> = Arc::new(executor);
-    let served = byok_server::serve(listener, settings.server_config(), executor, shutdown).await;
+    let metrics = Metrics::default();
+    let config = settings.server_config(&metrics);
+    let served = byok_server::serve(listener, config, executor, shutdown).await;
     saver.abort();
     if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &ratelimits) {
         tracing::warn!(error = %e, "could not save the rate-limit figures");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use byok_server::ServerConfig;
-use byok_types::Secret;
+use byok_types::{Metrics, Secret};
 use serde::Deserialize;
 
 use crate::CliError;
@@ -163,8 +163,9 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The HTTP server's part of the settings.
-    pub fn server_config(&self) -> ServerConfig {
+    /// The HTTP server's part of the settings, counting into `metrics` (shared with the
+    /// executor, so that one `GET /metrics` shows both).
+    pub fn server_config(&self, metrics: &Metrics) -> ServerConfig {
         ServerConfig {
             client_key: self.client_key.clone(),
             body_limit: self.body_limit,
@@ -173,6 +174,7 @@ impl Settings {
             client_idle_timeout: self.client_idle_timeout,
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
+            metrics: metrics.clone(),
         }
     }
 }
@@ -514,7 +516,7 @@ mod tests {
         };
         let config = Settings::resolve(&global(dir.path()), &flags)
             .unwrap()
-            .server_config();
+            .server_config(&Metrics::default());
         assert_eq!(config.allowed_origins, ["http://a.test", "http://b.test"]);
         assert_eq!(config.allowed_hosts, ["byok.lan"]);
     }

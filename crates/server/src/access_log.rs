@@ -8,10 +8,13 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use byok_types::{StreamEnd, StreamReport, TokenUsage};
+use byok_types::{
+    EndpointLabels, Metrics, RequestLabels, ServedBy, StreamEnd, StreamReport, TokenLabels,
+    TokenUsage,
+};
 use serde_json::Value;
 
 /// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses object
@@ -54,6 +57,12 @@ struct Record {
     stream: Option<StreamReport>,
     /// Whether a streamed answer's body reached its end (rather than being dropped).
     body_ended: bool,
+    /// When the answer's first byte left: the head of a plain answer, a stream's first chunk.
+    first_byte: Option<Instant>,
+    /// The upstream account that served the request, as the executor says.
+    served_by: ServedBy,
+    /// Where the request's figures are counted.
+    metrics: Metrics,
 }
 
 /// The request's log record, shared by the middleware and a streaming body.
@@ -82,6 +91,86 @@ impl RequestLog {
     pub(crate) fn set_body_ended(&self) {
         self.edit(|r| r.body_ended = true);
     }
+
+    /// The answer's first byte is leaving now (the first call counts).
+    pub(crate) fn set_first_byte(&self) {
+        self.edit(|r| {
+            r.first_byte.get_or_insert_with(Instant::now);
+        });
+    }
+}
+
+impl Record {
+    /// Counts the request in the server's metrics: by endpoint, model, status and account;
+    /// its time to first byte and duration; its tokens.
+    fn count(&self, account: &str) {
+        let endpoint = endpoint_of(&self.path);
+        let model = self.model.as_deref().unwrap_or("-");
+        let metrics = &self.metrics;
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                endpoint: endpoint.to_owned(),
+                model: model.to_owned(),
+                status: self.status.unwrap_or(0),
+                account: account.to_owned(),
+            })
+            .inc();
+        let labels = EndpointLabels {
+            endpoint: endpoint.to_owned(),
+        };
+        if let Some(first) = self.first_byte {
+            let ttfb = first.saturating_duration_since(self.started);
+            metrics
+                .time_to_first_byte
+                .get_or_create(&labels)
+                .observe(ttfb.as_secs_f64());
+        }
+        metrics
+            .duration
+            .get_or_create(&labels)
+            .observe(self.started.elapsed().as_secs_f64());
+        if let Some(usage) = self.usage {
+            for (kind, count) in [
+                ("input", usage.input),
+                ("output", usage.output),
+                ("cached", usage.cached),
+                ("reasoning", usage.reasoning),
+            ] {
+                metrics
+                    .tokens
+                    .get_or_create(&TokenLabels {
+                        kind,
+                        model: model.to_owned(),
+                    })
+                    .inc_by(count);
+            }
+        }
+    }
+}
+
+/// The route a path asks for, as a metrics label: the `/v1` form, ids replaced by `{id}`, so
+/// that labels stay few whatever clients send.
+pub(crate) fn endpoint_of(path: &str) -> &'static str {
+    let rest = path.strip_prefix("/v1").unwrap_or(path);
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] => "/",
+        ["chat", "completions"] => "/v1/chat/completions",
+        ["responses"] => "/v1/responses",
+        ["responses", "compact"] => "/v1/responses/compact",
+        ["responses", _] => "/v1/responses/{id}",
+        ["responses", _, "input_items"] => "/v1/responses/{id}/input_items",
+        ["messages"] => "/v1/messages",
+        ["messages", "count_tokens"] => "/v1/messages/count_tokens",
+        ["models"] => "/v1/models",
+        ["models", _] => "/v1/models/{id}",
+        ["status"] => "/v1/status",
+        ["healthz"] => "/healthz",
+        ["readyz"] => "/readyz",
+        ["metrics"] => "/metrics",
+        _ => "other",
+    }
 }
 
 impl Drop for Record {
@@ -91,6 +180,8 @@ impl Drop for Record {
         if let Some(usage) = self.stream.as_ref().and_then(StreamReport::usage) {
             self.usage = Some(usage);
         }
+        let account = self.served_by.get();
+        self.count(account.as_deref().unwrap_or("-"));
         // A stream dropped before its end means the client went away.
         let outcome = match end {
             None => "answered",
@@ -107,6 +198,7 @@ impl Drop for Record {
             method = %self.method,
             path = %self.path,
             model = %self.model.as_deref().unwrap_or("-"),
+            account = %account.as_deref().unwrap_or("-"),
             status = self.status.unwrap_or(0),
             duration_ms = ms,
             prompt_tokens = self.usage.map(|u| u.input),
@@ -119,14 +211,20 @@ impl Drop for Record {
     }
 }
 
-/// Middleware: opens the record, hands it to the handler, notes the status.
-pub(crate) async fn access_log(mut request: Request, next: Next) -> Response {
+/// Middleware: opens the record, hands it (and the [`ServedBy`] cell the executor fills in) to
+/// the handler, notes the status, and counts the request in `metrics` when it is over.
+pub(crate) async fn access_log(
+    State(metrics): State<Metrics>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
+    let served_by = ServedBy::default();
     let log = RequestLog(Arc::new(Mutex::new(Record {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
@@ -137,10 +235,20 @@ pub(crate) async fn access_log(mut request: Request, next: Next) -> Response {
         usage: None,
         stream: None,
         body_ended: false,
+        first_byte: None,
+        served_by: served_by.clone(),
+        metrics,
     })));
     request.extensions_mut().insert(log.clone());
+    request.extensions_mut().insert(served_by);
     let response = next.run(request).await;
-    log.edit(|r| r.status = Some(response.status().as_u16()));
+    log.edit(|r| {
+        r.status = Some(response.status().as_u16());
+        // A plain answer's head and body leave now; a stream's first chunk is timed by the relay.
+        if r.stream.is_none() {
+            r.first_byte.get_or_insert_with(Instant::now);
+        }
+    });
     response
 }
 
@@ -148,6 +256,24 @@ pub(crate) async fn access_log(mut request: Request, next: Next) -> Response {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn endpoints_are_routes_not_paths() {
+        for (path, endpoint) in [
+            ("/chat/completions", "/v1/chat/completions"),
+            ("/v1/chat/completions", "/v1/chat/completions"),
+            (
+                "/v1/responses/resp_1/input_items",
+                "/v1/responses/{id}/input_items",
+            ),
+            ("/v1/models/gpt-5.5-high", "/v1/models/{id}"),
+            ("/metrics", "/metrics"),
+            ("/", "/"),
+            ("/wp-admin/login.php", "other"),
+        ] {
+            assert_eq!(endpoint_of(path), endpoint, "{path}");
+        }
+    }
 
     #[test]
     fn reads_usage_of_chat_responses_and_anthropic_answers() {

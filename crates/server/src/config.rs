@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use byok_types::Secret;
+use byok_types::{Metrics, Secret};
 
 /// The request body limit when none is set: 20 MiB, because images come inline as data URLs.
 pub const DEFAULT_BODY_LIMIT: usize = 20 * 1024 * 1024;
@@ -14,7 +14,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 20 * 1024 * 1024;
 /// ```
 /// use std::time::Duration;
 /// use byok_server::ServerConfig;
-/// use byok_types::Secret;
+/// use byok_types::{Metrics, Secret};
 ///
 /// let config = ServerConfig {
 ///     client_key: Some(Secret::new("my-local-key")),
@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// loopback ones. A request with any other `Origin` is refused, and only these get CORS
     /// answers, so a web page the user visits cannot spend the account.
     pub allowed_origins: Vec<String>,
+    /// Where the server counts requests, timings and tokens, served on `GET /metrics`. Share
+    /// it with the executor (its builder's `metrics`) so upstream errors, retries and
+    /// refreshes are counted in the same registry.
+    pub metrics: Metrics,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
             client_idle_timeout: Duration::from_secs(30),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            metrics: Metrics::default(),
         }
     }
 }

@@ -4,26 +4,25 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, extract::Request};
-use byok_types::{ByokError, ChatRequest, ClientId, ProviderResponse, RequestContext};
+use byok_types::{ByokError, ChatRequest, ProviderResponse};
 use serde_json::{Value, json};
 
 use crate::access_log::{RequestLog, usage_of_answer};
+use crate::context::Ctx;
 use crate::{ApiError, AppState, sse};
 
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request = ChatRequest::from_slice(&read_body(body, &state)?)?;
     log.set_model(&request.model);
-    let ctx = RequestContext::new(client, headers);
     let answer = state.until_cut(state.executor.chat(&ctx, request)).await?;
     Ok(relay(&state, answer, log))
 }
@@ -32,8 +31,7 @@ pub(crate) async fn chat_completions(
 pub(crate) async fn responses(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body: Value = serde_json::from_slice(&read_body(body, &state)?).map_err(|e| {
@@ -52,7 +50,6 @@ pub(crate) async fn responses(
             ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
         })?;
     log.set_model(model);
-    let ctx = RequestContext::new(client, headers);
     let answer = state
         .until_cut(state.executor.responses(&ctx, body))
         .await?;
@@ -60,12 +57,7 @@ pub(crate) async fn responses(
 }
 
 /// `GET /v1/models`.
-pub(crate) async fn list_models(
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
-) -> Json<Value> {
-    let ctx = RequestContext::new(client, headers);
+pub(crate) async fn list_models(State(state): State<AppState>, Ctx(ctx): Ctx) -> Json<Value> {
     let data: Vec<Value> = state
         .executor
         .supported_models(&ctx)
@@ -78,11 +70,9 @@ pub(crate) async fn list_models(
 /// `GET /v1/models/{id}`.
 pub(crate) async fn get_model(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let ctx = RequestContext::new(client, headers);
     if state.executor.supported_models(&ctx).contains(&id) {
         Ok(Json(model_object(&state, &id)))
     } else {
@@ -92,6 +82,19 @@ pub(crate) async fn get_model(
         ))
         .into())
     }
+}
+
+/// `GET /metrics`: every figure of [`ServerConfig::metrics`](crate::ServerConfig::metrics) in
+/// the OpenMetrics text format, which Prometheus scrapes.
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.config.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `GET /healthz`: open to everyone, says the server runs and which upstream it uses.
@@ -158,12 +161,10 @@ fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Respons
 /// `GET /v1/responses/{id}`: a stored response (the executor keeps it, or its upstream does).
 pub(crate) async fn get_response(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let ctx = RequestContext::new(client, headers);
     let query = query.unwrap_or_default();
     let call = state.executor.get_response(&ctx, &id, &query);
     Ok(Json(state.until_cut(call).await?))
@@ -172,12 +173,10 @@ pub(crate) async fn get_response(
 /// `GET /v1/responses/{id}/input_items`: one page of a stored response's input items.
 pub(crate) async fn input_items(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let ctx = RequestContext::new(client, headers);
     let query = query.unwrap_or_default();
     let call = state.executor.input_items(&ctx, &id, &query);
     Ok(Json(state.until_cut(call).await?))
@@ -186,11 +185,9 @@ pub(crate) async fn input_items(
 /// `DELETE /v1/responses/{id}`: forgets a stored response.
 pub(crate) async fn delete_response(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientId>,
-    headers: HeaderMap,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let ctx = RequestContext::new(client, headers);
     let call = state.executor.delete_response(&ctx, &id);
     Ok(Json(state.until_cut(call).await?))
 }

@@ -4,6 +4,7 @@ mod access_log;
 mod browser;
 mod client_key;
 mod config;
+mod context;
 mod error;
 mod handlers;
 mod serve;
@@ -128,11 +129,14 @@ pub fn router(state: AppState) -> Router {
             .route(&format!("{prefix}/models"), get(handlers::list_models))
             .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model));
     }
+    // Behind the client key like the API: the figures name models and accounts.
+    api = api.route("/metrics", get(handlers::metrics));
     let api = api.route_layer(axum::middleware::from_fn_with_state(
         state.config.client_key.clone(),
         client_key::require_client_key,
     ));
     let body_limit = state.config.body_limit;
+    let metrics = state.config.metrics.clone();
     let browser = browser::BrowserLayer(Arc::new(browser::BrowserRules::new(
         &state.config,
         state.listening_on,
@@ -149,7 +153,10 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(axum::middleware::from_fn(access_log::access_log))
+                .layer(axum::middleware::from_fn_with_state(
+                    metrics,
+                    access_log::access_log,
+                ))
                 .layer(browser),
         )
 }

@@ -44,6 +44,7 @@ pub(crate) fn response(
         silence: Silence::new(keep_alive),
         cut: Box::pin(cut.cancelled_owned()),
         log,
+        started: false,
     };
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = StatusCode::OK;
@@ -73,11 +74,17 @@ struct Relay {
     silence: Silence,
     cut: Pin<Box<WaitForCancellationFutureOwned>>,
     log: RequestLog,
+    /// Whether a chunk went out yet (the first one times the request's first byte).
+    started: bool,
 }
 
 impl Relay {
     /// A chunk for the client, noting when it went out.
     fn send(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, std::io::Error>>> {
+        if !self.started {
+            self.started = true;
+            self.log.set_first_byte();
+        }
         self.silence.heard();
         self.tail.push(&bytes);
         Poll::Ready(Some(Ok(bytes)))

@@ -1,5 +1,7 @@
 //! What an executor may know about the request it serves, beyond its body.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use sha2::{Digest, Sha256};
@@ -84,6 +86,38 @@ impl std::fmt::Display for ClientId {
 pub struct RequestContext {
     client: ClientId,
     headers: HeaderMap,
+    served_by: ServedBy,
+}
+
+/// Which upstream account served a request, written by the executor and read by whoever keeps
+/// the request's records (the access log, metrics). Cheap to clone: clones share the value.
+///
+/// ```
+/// use byok_types::ServedBy;
+/// let served_by = ServedBy::default();
+/// let log = served_by.clone();
+/// served_by.set("me@example.com");
+/// assert_eq!(log.get().as_deref(), Some("me@example.com"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ServedBy(Arc<Mutex<Option<String>>>);
+
+impl ServedBy {
+    /// Records the account (the latest one wins: a request may move to another account).
+    pub fn set(&self, account: &str) {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_deref() != Some(account) {
+            *slot = Some(account.to_owned());
+        }
+    }
+
+    /// The account, once an executor said which.
+    pub fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl RequestContext {
@@ -93,7 +127,28 @@ impl RequestContext {
             headers.remove(name);
         }
         headers.remove("x-api-key");
-        Self { client, headers }
+        Self {
+            client,
+            headers,
+            served_by: ServedBy::default(),
+        }
+    }
+
+    /// The same context, telling `served_by` which account serves the request.
+    #[must_use]
+    pub fn with_served_by(mut self, served_by: ServedBy) -> Self {
+        self.served_by = served_by;
+        self
+    }
+
+    /// Says which upstream account serves the request (for its log line and metrics).
+    pub fn set_account(&self, account: &str) {
+        self.served_by.set(account);
+    }
+
+    /// The account that serves the request, once the executor said.
+    pub fn account(&self) -> Option<String> {
+        self.served_by.get()
     }
 
     /// A context with no headers, for callers that are not serving an HTTP request (tools,

@@ -14,7 +14,7 @@ mod stream;
 mod token;
 
 pub use clock::unix_now;
-pub use context::{ClientId, RequestContext};
+pub use context::{ClientId, RequestContext, ServedBy};
 pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
 pub use metrics::{
