@@ -166,16 +166,16 @@ impl Settings {
     /// The HTTP server's part of the settings, counting into `metrics` (shared with the
     /// executor, so that one `GET /metrics` shows both).
     pub fn server_config(&self, metrics: &Metrics) -> ServerConfig {
-        ServerConfig {
-            client_key: self.client_key.clone(),
-            body_limit: self.body_limit,
-            keep_alive: self.keep_alive,
-            shutdown_grace: self.shutdown_grace,
-            client_idle_timeout: self.client_idle_timeout,
-            allowed_hosts: self.allowed_hosts.clone(),
-            allowed_origins: self.allowed_origins.clone(),
-            metrics: metrics.clone(),
-        }
+        ServerConfig::builder()
+            .maybe_client_key(self.client_key.clone())
+            .body_limit(self.body_limit)
+            .keep_alive(self.keep_alive)
+            .shutdown_grace(self.shutdown_grace)
+            .client_idle_timeout(self.client_idle_timeout)
+            .allowed_hosts(self.allowed_hosts.clone())
+            .allowed_origins(self.allowed_origins.clone())
+            .metrics(metrics.clone())
+            .build()
     }
 }
 

@@ -359,11 +359,10 @@ mod tests {
     use super::*;
 
     fn rules(hosts: &[&str], origins: &[&str]) -> BrowserRules {
-        let config = ServerConfig {
-            allowed_hosts: hosts.iter().map(|&h| h.to_owned()).collect(),
-            allowed_origins: origins.iter().map(|&o| o.to_owned()).collect(),
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::builder()
+            .allowed_hosts(hosts.iter().map(|&h| h.to_owned()).collect())
+            .allowed_origins(origins.iter().map(|&o| o.to_owned()).collect())
+            .build();
         BrowserRules::new(&config, Some("127.0.0.1:8018".parse().unwrap()))
     }
 

@@ -36,10 +36,11 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let server = Server::start(ServerConfig {
-        client_key: Some(Secret::new("sk-CLIENT-KEY-SECRET")),
-        ..ServerConfig::default()
-    })
+    let server = Server::start(
+        ServerConfig::builder()
+            .client_key(Secret::new("sk-CLIENT-KEY-SECRET"))
+            .build(),
+    )
     .await;
     // A Chat stream whose client did not ask for usage: no usage in its bytes, but the
     // executor's report has it, and the log line shows it.

@@ -60,10 +60,11 @@ async fn a_simple_post_from_another_site_is_refused_before_the_upstream() {
 
 #[tokio::test]
 async fn dns_rebinding_hosts_are_refused_and_loopback_names_served() {
-    let server = Server::start(ServerConfig {
-        allowed_hosts: vec!["byok.home.arpa".into()],
-        ..ServerConfig::default()
-    })
+    let server = Server::start(
+        ServerConfig::builder()
+            .allowed_hosts(vec!["byok.home.arpa".into()])
+            .build(),
+    )
     .await;
     // The page of evil.example, now resolving to 127.0.0.1, reads from "its own" origin.
     let rebound = client()
@@ -149,11 +150,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn a_browser_app_on_localhost_gets_cors_answers() {
-    let server = Server::start(ServerConfig {
-        client_key: Some(Secret::new("k")),
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = Server::start(ServerConfig::builder().client_key(Secret::new("k")).build()).await;
     let response = preflight(&server, "http://localhost:5173")
         .send()
         .await
@@ -193,10 +190,11 @@ async fn a_browser_app_on_localhost_gets_cors_answers() {
 
 #[tokio::test]
 async fn a_preflight_from_an_unlisted_origin_gets_no_cors_headers() {
-    let server = Server::start(ServerConfig {
-        allowed_origins: vec!["https://app.example.com".into()],
-        ..ServerConfig::default()
-    })
+    let server = Server::start(
+        ServerConfig::builder()
+            .allowed_origins(vec!["https://app.example.com".into()])
+            .build(),
+    )
     .await;
     let refused = preflight(&server, "http://evil.example")
         .send()
@@ -232,10 +230,9 @@ async fn a_preflight_from_an_unlisted_origin_gets_no_cors_headers() {
 async fn beyond_loopback_the_client_key_guards_and_any_host_is_served() {
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let config = ServerConfig {
-        client_key: Some(Secret::new("team-key")),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::builder()
+        .client_key(Secret::new("team-key"))
+        .build();
     let executor = std::sync::Arc::new(common::Scripted::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(byok_server::serve(

@@ -16,11 +16,7 @@ use tokio::net::TcpStream;
 const IDLE: Duration = Duration::from_millis(300);
 
 async fn server() -> Server {
-    Server::start(ServerConfig {
-        client_idle_timeout: IDLE,
-        ..ServerConfig::default()
-    })
-    .await
+    Server::start(ServerConfig::builder().client_idle_timeout(IDLE).build()).await
 }
 
 async fn connect(server: &Server) -> TcpStream {

@@ -57,11 +57,7 @@ async fn bad_requests_get_400_naming_the_field() {
 
 #[tokio::test]
 async fn unknown_routes_wrong_methods_and_big_bodies_get_openai_errors() {
-    let server = Server::start(ServerConfig {
-        body_limit: 1024,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = Server::start(ServerConfig::builder().body_limit(1024).build()).await;
     let client = reqwest::Client::new();
 
     let response = client.get(server.url("/v1/nothing")).send().await.unwrap();
@@ -143,10 +139,11 @@ async fn executor_errors_keep_their_status_and_say_when_to_retry() {
 
 #[tokio::test]
 async fn a_client_key_guards_the_api_but_not_healthz() {
-    let server = Server::start(ServerConfig {
-        client_key: Some(Secret::new("local-key")),
-        ..ServerConfig::default()
-    })
+    let server = Server::start(
+        ServerConfig::builder()
+            .client_key(Secret::new("local-key"))
+            .build(),
+    )
     .await;
     let client = reqwest::Client::new();
     for _ in 0..2 {

@@ -73,10 +73,11 @@ async fn answers_a_plain_chat_request_with_the_executors_json() {
 
 #[tokio::test]
 async fn streams_bytes_as_they_come_with_keep_alives_while_silent() {
-    let (server, tx, _dropped, response) = streaming(ServerConfig {
-        keep_alive: Duration::from_millis(20),
-        ..ServerConfig::default()
-    })
+    let (server, tx, _dropped, response) = streaming(
+        ServerConfig::builder()
+            .keep_alive(Duration::from_millis(20))
+            .build(),
+    )
     .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -110,10 +111,11 @@ async fn streams_bytes_as_they_come_with_keep_alives_while_silent() {
 
 #[tokio::test]
 async fn no_keep_alive_breaks_an_event_the_upstream_paused_in() {
-    let (server, tx, _dropped, response) = streaming(ServerConfig {
-        keep_alive: Duration::from_millis(10),
-        ..ServerConfig::default()
-    })
+    let (server, tx, _dropped, response) = streaming(
+        ServerConfig::builder()
+            .keep_alive(Duration::from_millis(10))
+            .build(),
+    )
     .await;
     let mut body = response.bytes_stream();
 
@@ -288,11 +290,12 @@ async fn shutdown_lets_a_running_stream_finish() {
 
 #[tokio::test]
 async fn shutdown_cuts_streams_still_running_after_the_grace_period() {
-    let (server, _tx, dropped, response) = streaming(ServerConfig {
-        shutdown_grace: Duration::from_millis(50),
-        keep_alive: Duration::from_millis(10),
-        ..ServerConfig::default()
-    })
+    let (server, _tx, dropped, response) = streaming(
+        ServerConfig::builder()
+            .shutdown_grace(Duration::from_millis(50))
+            .keep_alive(Duration::from_millis(10))
+            .build(),
+    )
     .await;
     assert_eq!(response.status(), 200);
     server.stop().await.unwrap();
@@ -324,10 +327,11 @@ async fn a_cut_stream_gets_the_error_event_of_its_own_protocol() {
             chat_body(true),
         ),
     ] {
-        let server = Server::start(ServerConfig {
-            shutdown_grace: Duration::from_millis(50),
-            ..ServerConfig::default()
-        })
+        let server = Server::start(
+            ServerConfig::builder()
+                .shutdown_grace(Duration::from_millis(50))
+                .build(),
+        )
         .await;
         let (tx, _dropped, stream) = channel_stream();
         let (answer, report) = stream_of(protocol, stream);
@@ -375,10 +379,11 @@ async fn a_cut_stream_gets_the_error_event_of_its_own_protocol() {
 /// headers, without those that carry credentials.
 #[tokio::test]
 async fn the_executor_gets_the_client_identity_and_headers_without_credentials() {
-    let server = Server::start(ServerConfig {
-        client_key: Some(byok_types::Secret::new("k-SECRET")),
-        ..ServerConfig::default()
-    })
+    let server = Server::start(
+        ServerConfig::builder()
+            .client_key(byok_types::Secret::new("k-SECRET"))
+            .build(),
+    )
     .await;
     server
         .executor
