@@ -1,9 +1,12 @@
-//! `byok status`: who is signed in, plans, token expiry, and the last rate-limit figures.
+//! `byok status`: who is signed in, plans, token expiry, and the rate-limit figures: live from
+//! the running `byok serve` when one answers, else the last ones it saved.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use byok_auth::{Account, AuthError, CodexCliStore, FileTokenStore, TokenStore};
-use byok_types::{RateLimitSnapshot, unix_now};
+use byok_types::human::{self, ago, span};
+use byok_types::{Credits, LimitFamily, ProviderStatus, RateLimitSnapshot, unix_now};
 
 use crate::ratelimits::RateLimitFile;
 use crate::{CliError, Credentials, Settings};
@@ -61,6 +64,10 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
         }
     }
 
+    if let Some(live) = live_status(settings).await {
+        live_lines(&mut out, &live, now);
+        return Ok(out);
+    }
     let limits = RateLimitFile::load(&settings.home)?;
     if limits.accounts.is_empty() {
         let _ = writeln!(
@@ -85,6 +92,69 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// What the `byok serve` of these settings says on `GET /v1/status`, if one answers within a
+/// second: its figures are the latest (the file is written a moment after they change).
+async fn live_status(settings: &Settings) -> Option<ProviderStatus> {
+    let host = match settings.host.as_str() {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "::" => "[::1]",
+        host if host.contains(':') && !host.starts_with('[') => return None,
+        host => host,
+    };
+    let url = format!("http://{host}:{}/v1/status", settings.port);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .no_proxy()
+        .build()
+        .ok()?;
+    let mut request = client.get(&url);
+    if let Some(key) = &settings.client_key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request.send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body: serde_json::Value = response.json().await.ok()?;
+    // Another program on the port answers something else.
+    (body["object"] == "byok.status")
+        .then(|| serde_json::from_value(body).ok())
+        .flatten()
+}
+
+/// The running server's view: each account with its rest and windows.
+fn live_lines(out: &mut String, live: &ProviderStatus, now: i64) {
+    let ready = if live.ready { "ready" } else { "not ready" };
+    let _ = writeln!(
+        out,
+        "\nbyok serve is running ({ready}; {} upstream {}):",
+        live.provider, live.upstream
+    );
+    if let Some(detail) = &live.detail {
+        let _ = writeln!(out, "  {detail}");
+    }
+    for account in &live.accounts {
+        let mut heading = format!("  {}", account.name);
+        if let Some(plan) = &account.plan {
+            let _ = write!(heading, ", plan {plan}");
+        }
+        if let Some(until) = account.resting_until.filter(|until| *until > now) {
+            let _ = write!(heading, ", resting for {} (usage limit)", span(until - now));
+        }
+        if let Some(at) = account.figures_at {
+            let _ = write!(heading, ", figures from {}", ago(now - at));
+        }
+        let _ = writeln!(out, "{heading}:");
+        let lines = window_lines(&account.rate_limits, account.credits.as_ref(), now);
+        if lines.is_empty() {
+            let _ = writeln!(out, "    no rate-limit figures yet");
+        }
+        for line in lines {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
 /// One account: name, plan, account id and token expiry.
 fn describe(account: &Account, now: i64) -> String {
     let claims = account.claims();
@@ -103,45 +173,7 @@ fn describe(account: &Account, now: i64) -> String {
 /// One line per Codex window (the account's own limits first, then each model's metered
 /// separately) and one for credits; the raw headers for other upstreams.
 fn limit_lines(snapshot: &RateLimitSnapshot, now: i64) -> Vec<String> {
-    let mut lines = Vec::new();
-    for family in snapshot.families() {
-        let windows = [
-            ("primary", &family.primary),
-            ("secondary", &family.secondary),
-        ];
-        for (which, window) in windows {
-            let Some(window) = window else { continue };
-            let mut label = match window.window_minutes {
-                Some(minutes) if minutes > 0 => format!("{} window", window_length(minutes)),
-                _ => format!("{which} window"),
-            };
-            if family.id != "codex" {
-                let name = family.name.as_deref().unwrap_or(&family.id);
-                label = format!("{name} {label}");
-            }
-            let mut line = format!("{label}: {}% used", window.used_percent);
-            match window.resets_at {
-                Some(at) if at > now => {
-                    let _ = write!(line, ", resets in {} ({})", span(at - now), utc(at));
-                }
-                Some(at) => {
-                    let _ = write!(line, ", reset at {} (figures from before)", utc(at));
-                }
-                None => {}
-            }
-            lines.push(line);
-        }
-    }
-    if let Some(credits) = snapshot.credits() {
-        lines.push(
-            match (credits.unlimited, credits.has_credits, credits.balance) {
-                (true, _, _) => "credits: unlimited".to_owned(),
-                (false, true, Some(balance)) => format!("credits: {balance} left"),
-                (false, true, None) => "credits: some left".to_owned(),
-                (false, false, _) => "credits: none".to_owned(),
-            },
-        );
-    }
+    let mut lines = window_lines(&snapshot.families(), snapshot.credits().as_ref(), now);
     if lines.is_empty() {
         lines.push(
             snapshot
@@ -155,57 +187,40 @@ fn limit_lines(snapshot: &RateLimitSnapshot, now: i64) -> Vec<String> {
     lines
 }
 
-/// `5 h`, `7 d`, `90 min`: a window's length. The backend says 299 and 10079 minutes for its
-/// five-hour and weekly windows (recorded in `tests/data/codex-recorded/text.meta.json`): a
-/// minute off a whole hour is that hour.
-fn window_length(minutes: i64) -> String {
-    let hours = (minutes + 30) / 60 * 60;
-    let minutes = if minutes >= 60 && (minutes - hours).abs() <= 1 {
-        hours
-    } else {
-        minutes
-    };
-    match minutes {
-        m if m % 1440 == 0 => format!("{} d", m / 1440),
-        m if m % 60 == 0 => format!("{} h", m / 60),
-        m => format!("{m} min"),
+/// One line per window and one for credits.
+fn window_lines(families: &[LimitFamily], credits: Option<&Credits>, now: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    for family in families {
+        let windows = [
+            ("primary", &family.primary),
+            ("secondary", &family.secondary),
+        ];
+        for (which, window) in windows {
+            let Some(window) = window else { continue };
+            let label = human::window_label(family, which, window.window_minutes);
+            let mut line = format!("{label}: {}% used", window.used_percent);
+            if let Some(at) = window.resets_at {
+                let _ = write!(line, ", {}", human::reset(at, now));
+            }
+            lines.push(line);
+        }
     }
-}
-
-/// A Unix time as `2026-12-02 14:05 UTC`.
-fn utc(at: i64) -> String {
-    jiff::Timestamp::from_second(at).map_or_else(
-        |_| at.to_string(),
-        |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
-
-/// `5 d 3 h`, `2 h 10 min`, `4 min`, `30 s`.
-fn span(secs: i64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs} s"),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, h, _) => format!("{d} d {h} h"),
+    if let Some(credits) = credits {
+        lines.push(
+            match (credits.unlimited, credits.has_credits, &credits.balance) {
+                (true, _, _) => "credits: unlimited".to_owned(),
+                (false, true, Some(balance)) => format!("credits: {balance} left"),
+                (false, true, None) => "credits: some left".to_owned(),
+                (false, false, _) => "credits: none".to_owned(),
+            },
+        );
     }
-}
-
-fn ago(secs: i64) -> String {
-    format!("{} ago", span(secs.max(0)))
+    lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spans_read_naturally() {
-        assert_eq!(span(30), "30 s");
-        assert_eq!(span(240), "4 min");
-        assert_eq!(span(7800), "2 h 10 min");
-        assert_eq!(span(3 * 86_400 + 7200), "3 d 2 h");
-    }
 
     #[test]
     fn codex_windows_families_and_credits_are_summarised() {
@@ -238,14 +253,6 @@ mod tests {
                 "credits: 12.5 left",
             ]
         );
-    }
-
-    #[test]
-    fn window_lengths_read_as_the_backend_means_them() {
-        assert_eq!(window_length(299), "5 h");
-        assert_eq!(window_length(10079), "7 d");
-        assert_eq!(window_length(90), "90 min");
-        assert_eq!(window_length(45), "45 min");
     }
 
     #[test]

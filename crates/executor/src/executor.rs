@@ -7,8 +7,8 @@ use byok_auth::AuthManager;
 use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, RateLimitStore,
-    RequestContext, Result, Secret,
+    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, ProviderStatus,
+    RateLimitStore, RequestContext, Result, Secret,
 };
 use serde_json::Value;
 
@@ -240,6 +240,15 @@ impl CodexExecutor {
         }
     }
 
+    /// The upstream's state now: accounts, plans, token expiry, rests and rate-limit windows
+    /// (see [`ProviderExecutor::status`]).
+    pub async fn status(&self) -> ProviderStatus {
+        match &self.upstream {
+            Upstream::OpenAi(api) => api.status(),
+            Upstream::Codex(codex) => codex.status().await,
+        }
+    }
+
     /// The base URL in use, without a trailing slash.
     pub fn base_url(&self) -> &str {
         match &self.upstream {
@@ -334,5 +343,9 @@ impl ProviderExecutor for CodexExecutor {
 
     async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
         CodexExecutor::delete_response(self, ctx, id).await
+    }
+
+    async fn status(&self) -> ProviderStatus {
+        CodexExecutor::status(self).await
     }
 }

@@ -71,6 +71,15 @@ impl OpenAiApi {
         &self.base_url
     }
 
+    /// The one account (the key) and the rate-limit figures of its last answer.
+    pub(crate) fn status(&self) -> byok_types::ProviderStatus {
+        let figures = (self.upstream.ratelimit.as_ref())
+            .and_then(|store| store.get(ProviderId::OpenAi, API_KEY_ACCOUNT));
+        byok_types::ProviderStatus::new(ProviderId::OpenAi, self.base_url.clone()).with_account(
+            byok_types::AccountStatus::new(API_KEY_ACCOUNT).rate_limits(figures.as_ref()),
+        )
+    }
+
     pub(crate) async fn chat(
         &self,
         req: ChatRequest,

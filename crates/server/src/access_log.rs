@@ -17,6 +17,9 @@ use byok_types::{
 };
 use serde_json::Value;
 
+use crate::AppState;
+use crate::recent::{Recent, Totals};
+
 /// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses object
 /// (`input_tokens`) or an Anthropic message (`input_tokens` plus cache reads and writes).
 pub(crate) fn usage_of_answer(value: &Value) -> Option<TokenUsage> {
@@ -63,6 +66,8 @@ struct Record {
     served_by: ServedBy,
     /// Where the request's figures are counted.
     metrics: Metrics,
+    /// The last hour's figures, for the status page.
+    recent: Recent,
 }
 
 /// The request's log record, shared by the middleware and a streaming body.
@@ -130,6 +135,15 @@ impl Record {
             .duration
             .get_or_create(&labels)
             .observe(self.started.elapsed().as_secs_f64());
+        self.recent.record(
+            byok_types::unix_now(),
+            &Totals {
+                requests: 1,
+                errors: u64::from(self.status.unwrap_or(0) >= 400),
+                input_tokens: self.usage.map_or(0, |u| u.input),
+                output_tokens: self.usage.map_or(0, |u| u.output),
+            },
+        );
         if let Some(usage) = self.usage {
             for (kind, count) in [
                 ("input", usage.input),
@@ -212,9 +226,10 @@ impl Drop for Record {
 }
 
 /// Middleware: opens the record, hands it (and the [`ServedBy`] cell the executor fills in) to
-/// the handler, notes the status, and counts the request in `metrics` when it is over.
+/// the handler, notes the status, and counts the request in the server's metrics and last
+/// hour when it is over.
 pub(crate) async fn access_log(
-    State(metrics): State<Metrics>,
+    State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -237,7 +252,8 @@ pub(crate) async fn access_log(
         body_ended: false,
         first_byte: None,
         served_by: served_by.clone(),
-        metrics,
+        metrics: state.config.metrics.clone(),
+        recent: state.recent.clone(),
     })));
     request.extensions_mut().insert(log.clone());
     request.extensions_mut().insert(served_by);

@@ -84,19 +84,6 @@ pub(crate) async fn get_model(
     }
 }
 
-/// `GET /metrics`: every figure of [`ServerConfig::metrics`](crate::ServerConfig::metrics) in
-/// the OpenMetrics text format, which Prometheus scrapes.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.config.metrics.render(),
-    )
-        .into_response()
-}
-
 /// `GET /healthz`: open to everyone, says the server runs and which upstream it uses.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "provider": state.executor.provider() }))

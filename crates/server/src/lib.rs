@@ -7,8 +7,11 @@ mod config;
 mod context;
 mod error;
 mod handlers;
+mod page;
+mod recent;
 mod serve;
 mod sse;
+mod status;
 
 use std::sync::Arc;
 
@@ -37,6 +40,8 @@ pub struct AppState {
     cut: CancellationToken,
     /// The listening address, when [`serve`] knows it: beyond loopback, `Host` is not checked.
     listening_on: Option<std::net::SocketAddr>,
+    /// The last hour's requests and tokens, for the status page.
+    recent: recent::Recent,
 }
 
 impl AppState {
@@ -48,6 +53,7 @@ impl AppState {
             started_at: byok_types::unix_now(),
             cut: CancellationToken::new(),
             listening_on: None,
+            recent: recent::Recent::default(),
         }
     }
 
@@ -129,20 +135,24 @@ pub fn router(state: AppState) -> Router {
             .route(&format!("{prefix}/models"), get(handlers::list_models))
             .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model));
     }
-    // Behind the client key like the API: the figures name models and accounts.
-    api = api.route("/metrics", get(handlers::metrics));
+    // Behind the client key like the API: they name models and accounts.
+    api = api
+        .route("/v1/status", get(status::status))
+        .route("/metrics", get(status::metrics))
+        .route("/", get(status::page));
     let api = api.route_layer(axum::middleware::from_fn_with_state(
         state.config.client_key.clone(),
         client_key::require_client_key,
     ));
     let body_limit = state.config.body_limit;
-    let metrics = state.config.metrics.clone();
+    let counting = state.clone();
     let browser = browser::BrowserLayer(Arc::new(browser::BrowserRules::new(
         &state.config,
         state.listening_on,
     )));
     Router::new()
         .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(status::readyz))
         .merge(api)
         // After the routes: it applies to the routes already present.
         .method_not_allowed_fallback(handlers::method_not_allowed)
@@ -154,7 +164,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn_with_state(
-                    metrics,
+                    counting,
                     access_log::access_log,
                 ))
                 .layer(browser),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures::Stream;
 use serde_json::Value;
 
-use crate::{ChatRequest, ProviderId, ProviderStream, RequestContext, Result};
+use crate::{ChatRequest, ProviderId, ProviderStatus, ProviderStream, RequestContext, Result};
 
 /// A body streamed to the client as it arrives: SSE bytes, chunk boundaries anywhere.
 ///
@@ -87,6 +87,13 @@ pub trait ProviderExecutor: Send + Sync {
     async fn delete_response(&self, ctx: &RequestContext, id: &str) -> Result<Value> {
         let _ = ctx;
         Err(not_kept(id))
+    }
+
+    /// The upstream's state now (accounts, plans, token expiry, rests, rate-limit windows),
+    /// for `GET /v1/status`, `/readyz`, the status page and `/metrics`. By default: ready,
+    /// with no accounts to show.
+    async fn status(&self) -> ProviderStatus {
+        ProviderStatus::new(self.provider(), "")
     }
 }
 

@@ -4,12 +4,14 @@ mod clock;
 mod context;
 mod error;
 mod executor;
+pub mod human;
 mod metrics;
 mod provider;
 mod ratelimit;
 mod request;
 mod secret;
 mod silence;
+mod status;
 mod stream;
 mod token;
 
@@ -26,5 +28,6 @@ pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, Rat
 pub use request::ChatRequest;
 pub use secret::Secret;
 pub use silence::Silence;
+pub use status::{AccountStatus, ProviderStatus};
 pub use stream::{ProviderStream, StreamEnd, StreamProtocol, StreamReport, TokenUsage};
 pub use token::{AccountId, OAuthToken};

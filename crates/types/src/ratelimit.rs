@@ -34,7 +34,7 @@ pub struct RateLimitSnapshot {
 }
 
 /// One usage window of a limit: how much of it is used and when it starts afresh.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitWindow {
     /// Used share of the window, 0 to 100.
     pub used_percent: f64,
@@ -45,7 +45,7 @@ pub struct RateLimitWindow {
 }
 
 /// One family of limits: the account's own (`codex`) or a model's metered separately.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LimitFamily {
     /// The family's id as the official client names it: `codex`, `codex_bengalfox`, ...
     pub id: String,
@@ -58,7 +58,7 @@ pub struct LimitFamily {
 }
 
 /// The account's credits (`x-codex-credits-*`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credits {
     /// Whether the account has credits to spend beyond its plan's limits.
     pub has_credits: bool,

@@ -5,6 +5,7 @@
 
 mod front;
 mod pool;
+mod status;
 
 use std::sync::Arc;
 

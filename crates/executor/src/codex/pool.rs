@@ -63,6 +63,16 @@ impl AccountPool {
             .insert(account.to_owned(), until);
     }
 
+    /// Until when `account` rests, if it rests at `now`.
+    pub(crate) fn resting_until(&self, account: &str, now: i64) -> Option<i64> {
+        self.resting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(account)
+            .copied()
+            .filter(|until| *until > now)
+    }
+
     /// The earliest reset among the resting accounts, if any rests at `now`.
     pub(crate) fn earliest_reset(&self, now: i64) -> Option<i64> {
         self.resting

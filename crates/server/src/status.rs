@@ -1,0 +1,113 @@
+//! The server's own state for people and monitors: `GET /v1/status` (JSON), `GET /readyz`, the
+//! status page `GET /`, and the rate-limit gauges of `GET /metrics`, all from the executor's
+//! [`ProviderStatus`] at the moment of asking.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
+use byok_types::{Metrics, ProviderStatus, WindowLabels, unix_now};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// `GET /v1/status`: the accounts (plan, token expiry, rest, rate-limit windows, credits),
+/// whether the server can serve, and the server itself.
+pub(crate) async fn status(State(state): State<AppState>) -> Json<Value> {
+    let provider = state.executor.status().await;
+    let mut body = serde_json::to_value(&provider).unwrap_or_else(|_| json!({}));
+    if let Some(map) = body.as_object_mut() {
+        map.insert("object".into(), "byok.status".into());
+        map.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+        map.insert("started_at".into(), state.started_at.into());
+        map.insert("now".into(), unix_now().into());
+    }
+    Json(body)
+}
+
+/// `GET /readyz`: 200 once credentials are usable, 503 (saying what to run) until then.
+/// `/healthz` answers 200 whenever the process serves.
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    let provider = state.executor.status().await;
+    let code = if provider.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if provider.ready { "ready" } else { "not_ready" },
+        "provider": provider.provider,
+        "detail": provider.detail,
+    });
+    (code, Json(body)).into_response()
+}
+
+/// `GET /metrics`: the figures in the OpenMetrics text format, the rate-limit gauges read
+/// from the executor now (accounts gone since are gone from them).
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let metrics = &state.config.metrics;
+    set_gauges(metrics, &state.executor.status().await, unix_now());
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /` (and `HEAD /`): the status page, refreshing itself.
+pub(crate) async fn page(State(state): State<AppState>) -> Html<String> {
+    let now = unix_now();
+    let provider = state.executor.status().await;
+    Html(crate::page::render(&crate::page::Page {
+        status: &provider,
+        last_hour: state.recent.last_hour(now),
+        started_at: state.started_at,
+        now,
+    }))
+}
+
+/// The gauges of `status`: resting accounts and each window's used percent and seconds to
+/// its reset, labelled `family:primary` / `family:secondary` (`codex:primary` is the
+/// account's five-hour window).
+fn set_gauges(metrics: &Metrics, status: &ProviderStatus, now: i64) {
+    let resting = status
+        .accounts
+        .iter()
+        .filter(|a| a.resting_until.is_some_and(|until| until > now))
+        .count();
+    metrics
+        .accounts_resting
+        .set(i64::try_from(resting).unwrap_or(i64::MAX));
+    metrics.window_used_percent.clear();
+    metrics.window_reset_seconds.clear();
+    for account in &status.accounts {
+        for family in &account.rate_limits {
+            for (which, window) in [
+                ("primary", &family.primary),
+                ("secondary", &family.secondary),
+            ] {
+                let Some(window) = window else { continue };
+                let labels = WindowLabels {
+                    account: account.name.clone(),
+                    window: format!("{}:{which}", family.id),
+                };
+                metrics
+                    .window_used_percent
+                    .get_or_create(&labels)
+                    .set(window.used_percent);
+                if let Some(at) = window.resets_at {
+                    #[allow(clippy::cast_precision_loss)] // seconds: far below 2^52
+                    let secs = (at - now).max(0) as f64;
+                    metrics
+                        .window_reset_seconds
+                        .get_or_create(&labels)
+                        .set(secs);
+                }
+            }
+        }
+    }
+}
