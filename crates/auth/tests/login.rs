@@ -16,11 +16,11 @@ use tokio::sync::oneshot;
 
 /// Options that never open a browser; port 0 (any free port) unless the test needs real ones.
 fn options(ports: Vec<u16>) -> PkceOptions {
-    PkceOptions {
-        ports,
-        open_browser: false,
-        timeout: Duration::from_secs(30),
-    }
+    PkceOptions::builder()
+        .ports(ports)
+        .open_browser(false)
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 /// Starts a PKCE login in the background; returns the authorize URL it printed and its result.
@@ -176,10 +176,10 @@ async fn device_login_polls_while_pending_then_exchanges_the_code() {
     let issuer = support::start().await;
     issuer.issuer.pending_polls.store(3, Ordering::SeqCst);
     let mut shown = None;
-    let opts = DeviceOptions {
-        open_browser: false,
-        timeout: Duration::from_secs(30),
-    };
+    let opts = DeviceOptions::builder()
+        .open_browser(false)
+        .timeout(Duration::from_secs(30))
+        .build();
     let signed_in = device::login(&issuer.config(), &opts, |prompt| {
         shown = Some(prompt.clone());
     })
@@ -207,10 +207,10 @@ async fn a_device_code_never_entered_expires_with_advice() {
         .issuer
         .pending_polls
         .store(usize::MAX, Ordering::SeqCst);
-    let opts = DeviceOptions {
-        open_browser: false,
-        timeout: Duration::from_millis(300),
-    };
+    let opts = DeviceOptions::builder()
+        .open_browser(false)
+        .timeout(Duration::from_millis(300))
+        .build();
     let err = device::login(&issuer.config(), &opts, |_| {})
         .await
         .unwrap_err();

@@ -23,16 +23,12 @@ fn auth_config(settings: &Settings) -> AuthConfig {
 pub async fn login(settings: &Settings, args: &LoginArgs) -> Result<(), CliError> {
     let config = auth_config(settings);
     let signed_in = if args.device {
-        let options = DeviceOptions {
-            open_browser: false,
-            ..DeviceOptions::default()
-        };
+        let options = DeviceOptions::builder().open_browser(false).build();
         device::login(&config, &options, |prompt| eprintln!("{prompt}")).await?
     } else {
-        let options = PkceOptions {
-            open_browser: !args.no_browser,
-            ..PkceOptions::default()
-        };
+        let options = PkceOptions::builder()
+            .open_browser(!args.no_browser)
+            .build();
         pkce::login(&config, &options, |url| {
             eprintln!(
                 "Sign in to ChatGPT in your browser. If none opens, visit this address on this \

@@ -11,30 +11,34 @@ use byok_types::{ByokError, Result};
 /// Nothing is retried once the answer's bytes reached the caller, and a usage limit (429) is
 /// never retried on the same account.
 ///
+/// Built with [`RetryPolicy::builder`] (or [`RetryPolicy::default`]); `#[non_exhaustive]`, so
+/// a setting added later breaks no caller.
+///
 /// ```
 /// use std::time::Duration;
 /// use byok_executor::RetryPolicy;
-/// let fast = RetryPolicy { base_delay: Duration::from_millis(1), ..RetryPolicy::default() };
+/// let fast = RetryPolicy::builder().base_delay(Duration::from_millis(1)).build();
 /// assert_eq!(fast.max_attempts, 3);
+/// assert_eq!(RetryPolicy::builder().build(), RetryPolicy::default());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bon::Builder)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Tries in all, the first included (3 by default; 1 turns retries off).
+    #[builder(default = 3)]
     pub max_attempts: u32,
     /// The wait before the second try; it doubles for each further try (200 ms by default).
+    #[builder(default = Duration::from_millis(200))]
     pub base_delay: Duration,
     /// The longest wait between two tries, `Retry-After` included (10 s by default): a longer
     /// `Retry-After` is cut to this, so a client is never held for minutes.
+    #[builder(default = Duration::from_secs(10))]
     pub max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
+        Self::builder().build()
     }
 }
 

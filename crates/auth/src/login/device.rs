@@ -16,20 +16,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How a device-code sign-in runs.
-#[derive(Clone, Debug)]
+///
+/// Built with [`DeviceOptions::builder`] (or [`DeviceOptions::default`]); `#[non_exhaustive]`,
+/// so an option added later breaks no caller.
+#[derive(Clone, Debug, bon::Builder)]
+#[non_exhaustive]
 pub struct DeviceOptions {
     /// Also open the verification page in a local browser.
+    #[builder(default = false)]
     pub open_browser: bool,
     /// Give up after this long (15 minutes by default).
+    #[builder(default = DEFAULT_TIMEOUT)]
     pub timeout: Duration,
 }
 
 impl Default for DeviceOptions {
     fn default() -> Self {
-        Self {
-            open_browser: false,
-            timeout: DEFAULT_TIMEOUT,
-        }
+        Self::builder().build()
     }
 }
 

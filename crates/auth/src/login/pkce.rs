@@ -26,23 +26,32 @@ pub const DEFAULT_PORTS: [u16; 2] = [1455, 1457];
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// How a browser sign-in runs.
-#[derive(Clone, Debug)]
+///
+/// Built with [`PkceOptions::builder`] (or [`PkceOptions::default`]); `#[non_exhaustive]`, so
+/// an option added later breaks no caller.
+///
+/// ```
+/// use byok_auth::login::pkce::{DEFAULT_PORTS, PkceOptions};
+/// let options = PkceOptions::builder().open_browser(false).build();
+/// assert_eq!(options.ports, DEFAULT_PORTS);
+/// ```
+#[derive(Clone, Debug, bon::Builder)]
+#[non_exhaustive]
 pub struct PkceOptions {
     /// Callback ports to try in order on 127.0.0.1 ([`DEFAULT_PORTS`]); `0` picks a free one.
+    #[builder(default = DEFAULT_PORTS.to_vec())]
     pub ports: Vec<u16>,
     /// Open the authorize URL in the local browser (it is always given to `notify` too).
+    #[builder(default = true)]
     pub open_browser: bool,
     /// Give up when the browser has not come back after this long.
+    #[builder(default = DEFAULT_TIMEOUT)]
     pub timeout: Duration,
 }
 
 impl Default for PkceOptions {
     fn default() -> Self {
-        Self {
-            ports: DEFAULT_PORTS.to_vec(),
-            open_browser: true,
-            timeout: DEFAULT_TIMEOUT,
-        }
+        Self::builder().build()
     }
 }
 

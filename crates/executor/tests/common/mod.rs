@@ -38,11 +38,10 @@ pub const REFUSED_FIELDS: [&str; 12] = [
 
 /// Retries without waiting long, so tests stay fast.
 pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(20),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::builder()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(20))
+        .build()
 }
 
 /// "Hello" to `gpt-5`, streamed or not.
