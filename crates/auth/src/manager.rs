@@ -28,7 +28,7 @@ const MAX_AGE_SECS: i64 = 8 * 24 * 60 * 60;
 /// use byok_auth::{AuthConfig, AuthManager, FileTokenStore};
 /// let auth = AuthManager::new(
 ///     Arc::new(FileTokenStore::from_env()),
-///     AuthConfig::from_env(reqwest::Client::new()),
+///     AuthConfig::from_env(),
 /// );
 /// let token = auth.get_token().await?;
 /// println!("account {:?}", token.account_id);

@@ -295,7 +295,7 @@ async fn an_unreachable_issuer_is_reported_as_such() {
     drop(closed);
     let dir = tempfile::tempdir().unwrap();
     let store = file_store_with(dir.path(), token("expired", now() - 1, "rt-0")).await;
-    let config = byok_auth::AuthConfig::new(reqwest::Client::new()).with_issuer(&url);
+    let config = byok_auth::AuthConfig::builder().issuer(&url).build();
     let auth = AuthManager::new(store, config);
 
     let err = auth.get_token().await.unwrap_err();

@@ -10,13 +10,11 @@ use byok_types::RateLimitStore;
 use crate::args::{ImportArgs, LoginArgs, LogoutArgs};
 use crate::{CliError, Credentials, Settings};
 
-/// Where sign-ins go, with the HTTP client of the command.
-fn auth_config(settings: &Settings) -> AuthConfig {
-    let config = AuthConfig::new(reqwest::Client::new());
-    match &settings.auth_issuer {
-        Some(issuer) => config.with_issuer(issuer),
-        None => config,
-    }
+/// Where sign-ins and refreshes go: the settings' issuer, else the real one.
+pub(crate) fn auth_config(settings: &Settings) -> AuthConfig {
+    AuthConfig::builder()
+        .maybe_issuer(settings.auth_issuer.as_deref())
+        .build()
 }
 
 /// `byok login`: signs in with ChatGPT and saves the tokens in byok's credentials file.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use byok_auth::{AuthConfig, AuthError, AuthManager, CodexCliStore, FileTokenStore, TokenStore};
+use byok_auth::{AuthError, AuthManager, CodexCliStore, FileTokenStore, TokenStore};
 use byok_executor::{CodexExecutor, ProviderHttp};
 use byok_types::{RateLimitStore, Secret};
 
@@ -110,10 +110,7 @@ impl Credentials {
         ratelimit: Arc<RateLimitStore>,
     ) -> Result<CodexExecutor, CliError> {
         let http = ProviderHttp::new()?;
-        let mut auth_config = AuthConfig::new(http.client().clone());
-        if let Some(issuer) = &settings.auth_issuer {
-            auth_config = auth_config.with_issuer(issuer);
-        }
+        let auth_config = crate::accounts::auth_config(settings);
         let base_url = match self {
             Self::ApiKey { .. } => settings.openai_base_url.clone(),
             _ => settings.codex_base_url.clone(),

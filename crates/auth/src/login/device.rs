@@ -92,7 +92,7 @@ struct CodeIssued {
 /// # async fn demo() -> Result<(), byok_auth::AuthError> {
 /// use byok_auth::AuthConfig;
 /// use byok_auth::login::device::{self, DeviceOptions};
-/// let config = AuthConfig::from_env(reqwest::Client::new());
+/// let config = AuthConfig::from_env();
 /// let signed_in = device::login(&config, &DeviceOptions::default(), |prompt| {
 ///     eprintln!("{prompt}");
 /// })

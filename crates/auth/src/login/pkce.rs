@@ -66,7 +66,7 @@ impl Default for PkceOptions {
 /// # async fn demo() -> Result<(), byok_auth::AuthError> {
 /// use byok_auth::AuthConfig;
 /// use byok_auth::login::pkce::{self, PkceOptions};
-/// let config = AuthConfig::from_env(reqwest::Client::new());
+/// let config = AuthConfig::from_env();
 /// let signed_in = pkce::login(&config, &PkceOptions::default(), |url| {
 ///     eprintln!("Sign in to ChatGPT at:\n{url}");
 /// })
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn authorize_url_carries_the_codex_cli_parameters() {
-        let config = AuthConfig::new(reqwest::Client::new());
+        let config = AuthConfig::builder().build();
         let url = url::Url::parse(&authorize_url(
             &config,
             "http://localhost:1455/auth/callback",

@@ -85,7 +85,7 @@ pub struct Running {
 
 impl Running {
     pub fn config(&self) -> AuthConfig {
-        AuthConfig::new(reqwest::Client::new()).with_issuer(&self.url)
+        AuthConfig::builder().issuer(&self.url).build()
     }
 
     pub fn refreshes(&self) -> usize {

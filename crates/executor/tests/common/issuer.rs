@@ -97,7 +97,7 @@ pub async fn signed_in(names: &[&str], issuer: &Issuer) -> SignedIn {
             .await
             .unwrap();
     }
-    let config = AuthConfig::new(reqwest::Client::new()).with_issuer(&issuer.url);
+    let config = AuthConfig::builder().issuer(&issuer.url).build();
     SignedIn {
         auth: Arc::new(AuthManager::new(Arc::new(store), config)),
         dir,
