@@ -34,6 +34,10 @@ pub(crate) struct Passthrough {
     protocol: Protocol,
     /// The start of the current line: enough to recognise a terminal event.
     line: Vec<u8>,
+    /// The last byte seen was a CR: a LF right after it belongs to the same line ending.
+    after_cr: bool,
+    /// The end the event being read names, once its blank line completes it.
+    ending: Option<StreamEnd>,
     end: Option<StreamEnd>,
     usage: UsageSniffer,
 }
@@ -46,17 +50,26 @@ impl Passthrough {
         Self {
             protocol,
             line: Vec::with_capacity(LINE_PREFIX),
+            after_cr: false,
+            ending: None,
             end: None,
             usage: UsageSniffer::default(),
         }
     }
 
     fn observe(&mut self, mut bytes: &[u8]) {
-        while let Some(end) = bytes.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        if self.after_cr && bytes.first() == Some(&b'\n') {
+            bytes = &bytes[1..];
+        }
+        self.after_cr = false;
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) {
             self.take_prefix(&bytes[..end]);
             self.check_line();
             self.line.clear();
-            bytes = &bytes[end + 1..];
+            // CRLF is one line ending.
+            let crlf = bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n');
+            self.after_cr = bytes[end] == b'\r' && end + 1 == bytes.len();
+            bytes = &bytes[end + 1 + usize::from(crlf)..];
         }
         self.take_prefix(bytes);
     }
@@ -68,16 +81,24 @@ impl Passthrough {
 
     fn check_line(&mut self) {
         let line = self.line.as_slice();
-        let data = line.strip_prefix(b"data:").map(<[u8]>::trim_ascii_start);
-        let event = line.strip_prefix(b"event:").map(<[u8]>::trim_ascii_start);
         if self.end.is_some() {
             return;
         }
+        if line.is_empty() {
+            // The blank line that completes an event: a terminal one ends the stream.
+            self.end = self.ending.take();
+            return;
+        }
+        if self.ending.is_some() {
+            return;
+        }
+        let data = line.strip_prefix(b"data:").map(<[u8]>::trim_ascii_start);
+        let event = line.strip_prefix(b"event:").map(<[u8]>::trim_ascii_start);
         let failed = || StreamEnd::Failed {
             message: "the upstream reported an error".into(),
         };
         // Passthrough serves the OpenAI APIs only; an Anthropic stream is always translated.
-        self.end = if self.protocol == Protocol::Chat {
+        self.ending = if self.protocol == Protocol::Chat {
             data.and_then(|d| {
                 if d.starts_with(b"[DONE]") {
                     Some(StreamEnd::Completed)
@@ -123,7 +144,10 @@ impl Shape for Passthrough {
     }
 
     fn finish(&mut self) -> Bytes {
-        // A last line without its newline still counts.
+        // A last line without its newline still counts, and so does a last event without
+        // its blank line.
+        self.check_line();
+        self.line.clear();
         self.check_line();
         self.usage.feed(b"\n");
         if self.end.is_some() {
@@ -293,6 +317,10 @@ pub(crate) fn idle_timeout(idle: Duration) -> ByokError {
 /// Sends `body` through `shape` to the caller as it arrives. A chunk that does not come within
 /// `idle`, or a broken connection, ends the stream with `protocol`'s error event. The stream's
 /// report gets the usage and the end as soon as the shape knows them.
+///
+/// The stream ends with the chunk that carries the terminal event, whether or not the upstream
+/// closes its connection: the body is dropped then (an upstream that lingers after
+/// `response.completed` has nothing more to say).
 pub(crate) fn shaped<S, B>(body: B, shape: S, idle: Duration, protocol: Protocol) -> ProviderStream
 where
     S: Shape,
@@ -300,7 +328,7 @@ where
 {
     let report = StreamReport::new();
     let stream = Shaped {
-        body: Box::pin(body),
+        body: Some(Box::pin(body)),
         shape,
         protocol,
         idle: Silence::new(idle),
@@ -312,7 +340,8 @@ where
 
 /// The stream [`shaped`] returns.
 struct Shaped<S, B> {
-    body: Pin<Box<B>>,
+    /// `None` once the stream ended: dropped at once, so its connection is let go.
+    body: Option<Pin<Box<B>>>,
     shape: S,
     protocol: Protocol,
     /// The idle timeout: a whole period without a chunk ends the stream.
@@ -356,11 +385,17 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         while !this.done {
-            let out = match this.body.as_mut().poll_next(cx) {
+            let Some(body) = this.body.as_mut() else {
+                break;
+            };
+            let out = match body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.idle.heard();
                     let out = this.shape.feed(chunk);
-                    this.report_end();
+                    if this.report_end() {
+                        // The terminal event came: nothing after it matters.
+                        this.done = true;
+                    }
                     out
                 }
                 Poll::Ready(None) => {
@@ -382,10 +417,14 @@ where
                     this.cut(&idle_timeout(idle))
                 }
             };
+            if this.done {
+                this.body = None;
+            }
             if !out.is_empty() {
                 return Poll::Ready(Some(Ok(out)));
             }
         }
+        this.body = None;
         Poll::Ready(None)
     }
 }
@@ -420,6 +459,25 @@ mod tests {
             serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(event["error"]["type"], "upstream_error");
         assert!(!out.contains("[DONE]"));
+    }
+
+    #[test]
+    fn the_end_comes_with_the_blank_line_that_completes_the_terminal_event() {
+        let mut p = Passthrough::new(Protocol::Responses);
+        let _ = p.feed(Bytes::from_static(b"event: response.completed\r\n"));
+        assert_eq!(p.end(), None, "the event's data has not come yet");
+        let _ = p.feed(Bytes::from_static(
+            b"data: {\"type\":\"response.completed\"}\r",
+        ));
+        let _ = p.feed(Bytes::from_static(b"\n"));
+        assert_eq!(p.end(), None);
+        let _ = p.feed(Bytes::from_static(b"\r\n"));
+        assert_eq!(p.end(), Some(StreamEnd::Completed));
+        let mut p = Passthrough::new(Protocol::Chat);
+        let _ = p.feed(Bytes::from_static(b"data: [DONE]\n"));
+        assert_eq!(p.end(), None);
+        let _ = p.feed(Bytes::from_static(b"\n"));
+        assert_eq!(p.end(), Some(StreamEnd::Completed));
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub(crate) fn upstream_error(status: u16, headers: &HeaderMap, body: String) -> 
         .and_then(|b| b.error)
         .unwrap_or_default();
     let now = unix_now();
-    let retry_after = wait::announced(headers, detail.resets_in_seconds, detail.resets_at, now);
+    let retry_after = wait::announced(headers, detail.resets_in_seconds, detail.resets_at, now)
+        .or_else(|| detail.message.as_deref().and_then(wait::try_again_in));
     let is_usage_limit = [&detail.kind, &detail.code]
         .iter()
         .any(|v| v.as_deref() == Some("usage_limit_reached"));
@@ -62,6 +63,47 @@ pub(crate) fn upstream_error(status: u16, headers: &HeaderMap, body: String) -> 
         body,
         retry_after,
     }
+}
+
+/// The HTTP status an in-stream failure code stands for, for the codes byok acts on: the
+/// backend's overload (503: tried again), its rate limit (429: the client is told when to come
+/// back) and the plan's usage limit (429 `usage_limit_reached`: the account rests).
+fn status_of_stream_code(code: &str) -> Option<u16> {
+    match code {
+        "server_is_overloaded" | "slow_down" => Some(503),
+        "rate_limit_exceeded" | "usage_limit_reached" => Some(429),
+        _ => None,
+    }
+}
+
+/// What a failure event inside a 200 stream (`response.failed` with its `response.error`, or
+/// an `error` event with its `code` and `message`, at the top or under `error`) stands for, as
+/// the error the backend would have answered over HTTP: `None` for a failure byok leaves to
+/// the stream (it reaches the client as it came).
+///
+/// The error body is the failure's own error object, so the client reads the backend's words.
+pub(crate) fn stream_failure(data: &[u8]) -> Option<ByokError> {
+    let event: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let detail = event
+        .get("response")
+        .and_then(|r| r.get("error"))
+        .or_else(|| event.get("error"))
+        .filter(|e| e.is_object())
+        .unwrap_or(&event);
+    let code = ["code", "type"]
+        .iter()
+        .filter_map(|k| detail.get(*k)?.as_str())
+        .find_map(|c| status_of_stream_code(c).map(|s| (c, s)));
+    let (code, status) = code?;
+    let mut error = detail.as_object().cloned().unwrap_or_default();
+    error.remove("sequence_number");
+    if error.get("type").and_then(serde_json::Value::as_str) == Some("error") {
+        // An `error` event's own type is no error type.
+        error.remove("type");
+    }
+    error.insert("code".into(), code.into());
+    let body = serde_json::json!({ "error": error }).to_string();
+    Some(upstream_error(status, &HeaderMap::new(), body))
 }
 
 /// Whether an error body says the requested model is not served (Codex answers 400 or 404 with
@@ -136,6 +178,54 @@ mod tests {
         // The header wins over the body.
         let err = upstream_error(503, &headers("2"), body);
         assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn failures_inside_a_stream_stand_for_their_http_errors() {
+        let failed = |error: serde_json::Value| {
+            serde_json::json!({"type": "response.failed", "sequence_number": 2,
+                "response": {"id": "resp_1", "status": "failed", "error": error}})
+            .to_string()
+        };
+        let overload = failed(serde_json::json!({"code": "server_is_overloaded",
+            "message": "Our servers are currently overloaded. Please try again later."}));
+        let err = stream_failure(overload.as_bytes()).unwrap();
+        assert_eq!(err.status(), 503);
+        assert!(crate::retry::is_retryable(&err));
+        let json = err.to_openai_json();
+        assert_eq!(json["error"]["code"], "server_is_overloaded");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("overloaded")
+        );
+
+        let limited = failed(serde_json::json!({"code": "rate_limit_exceeded",
+            "message": "Rate limit reached for gpt-5.5. Please try again in 2.5s."}));
+        let err = stream_failure(limited.as_bytes()).unwrap();
+        assert_eq!(err.status(), 429);
+        assert_eq!(err.retry_after_secs(), Some(3));
+        assert!(!crate::retry::is_retryable(&err));
+
+        let usage = failed(serde_json::json!({"code": "usage_limit_reached",
+            "message": "The usage limit has been reached", "plan_type": "plus",
+            "resets_in_seconds": 600}));
+        let err = stream_failure(usage.as_bytes()).unwrap();
+        assert!(matches!(err, ByokError::UsageLimit { .. }), "{err:?}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(600)));
+
+        // An `error` event says it at the top level.
+        let event = br#"{"type":"error","code":"rate_limit_exceeded","message":"Please try again in 20ms.","sequence_number":1}"#;
+        let err = stream_failure(event).unwrap();
+        assert_eq!(err.retry_after(), Some(Duration::from_millis(20)));
+        assert_eq!(err.to_openai_json()["error"]["type"], "rate_limit_error");
+
+        // Failures byok does not act on stay in the stream.
+        let other =
+            failed(serde_json::json!({"code": "context_length_exceeded", "message": "too long"}));
+        assert!(stream_failure(other.as_bytes()).is_none());
+        assert!(stream_failure(b"not json").is_none());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! How long to wait: the one home of every rule about it.
 //!
 //! * what an upstream announces: `Retry-After` (delta-seconds or an HTTP date), else the
-//!   error body's `resets_in_seconds`, else its `resets_at` ([`announced`]);
+//!   error body's `resets_in_seconds`, else its `resets_at` ([`announced`]), else the
+//!   message's "Please try again in 1.5s" ([`try_again_in`]);
 //! * how long a retry waits: jittered exponential backoff with the announced wait as a floor,
 //!   capped ([`backoff`], used by [`RetryPolicy`](crate::RetryPolicy));
 //! * how long an account at its usage limit rests ([`rest_until`]), and the 429 when every
@@ -42,6 +43,40 @@ pub(crate) fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The wait a rate-limit message names: OpenAI writes "Please try again in 20ms.", "in
+/// 1.898s", "in 6m0s" or "in 1h2m3s". `None` when the message names none.
+pub(crate) fn try_again_in(message: &str) -> Option<Duration> {
+    const PHRASE: &str = "try again in ";
+    let start = message.to_ascii_lowercase().find(PHRASE)? + PHRASE.len();
+    let mut rest = &message[start..];
+    let mut total = 0.0_f64;
+    let mut any = false;
+    loop {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let Ok(number) = rest[..digits].parse::<f64>() else {
+            break;
+        };
+        let after = &rest[digits..];
+        let (unit, len) = if after.starts_with("ms") {
+            (0.001, 2)
+        } else if after.starts_with('s') {
+            (1.0, 1)
+        } else if after.starts_with('m') {
+            (60.0, 1)
+        } else if after.starts_with('h') {
+            (3600.0, 1)
+        } else {
+            break;
+        };
+        total += number * unit;
+        any = true;
+        rest = &after[len..];
+    }
+    (any && total.is_finite()).then(|| Duration::from_secs_f64(total))
 }
 
 /// Seconds from `now` to the Unix time `at`, zero if it has passed.
@@ -145,6 +180,26 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(announced(&HeaderMap::new(), None, None, now), None);
+    }
+
+    #[test]
+    fn rate_limit_messages_name_their_wait() {
+        let wait = |m: &str| try_again_in(m);
+        assert_eq!(
+            wait("Rate limit reached for gpt-5. Please try again in 1.898s. Visit ..."),
+            Some(Duration::from_secs_f64(1.898))
+        );
+        assert_eq!(
+            wait("Please try again in 20ms."),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(
+            wait("Please try again in 6m0s."),
+            Some(Duration::from_secs(360))
+        );
+        assert_eq!(wait("try again in 1h2m3s"), Some(Duration::from_secs(3723)));
+        assert_eq!(wait("Please try again later."), None);
+        assert_eq!(wait("slow down"), None);
     }
 
     #[test]

@@ -13,10 +13,10 @@ use byok_types::{
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::CodexBackend;
+use super::{CodexBackend, Started};
 use crate::executor::translate_error;
 use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
-use crate::upstream::UpstreamResponse;
+use crate::upstream_error::stream_failure;
 
 impl CodexBackend {
     /// Answers a Chat Completions request.
@@ -95,13 +95,13 @@ impl CodexBackend {
     }
 
     /// Reads a whole Codex stream into one `response` object (its output built from the items).
-    async fn collect(
-        &self,
-        response: UpstreamResponse,
-        mut collector: ResponseCollector,
-    ) -> Result<Value> {
-        let mut body = response.bytes_stream();
-        loop {
+    ///
+    /// Reading stops at the terminal event: an upstream that keeps the connection open after
+    /// it has nothing more to say.
+    async fn collect(&self, response: Started, mut collector: ResponseCollector) -> Result<Value> {
+        let body = response.bytes_stream();
+        futures::pin_mut!(body);
+        while !collector.is_finished() {
             match tokio::time::timeout(self.upstream.idle_timeout, body.next()).await {
                 Ok(Some(Ok(chunk))) => collector.feed(&chunk),
                 Ok(Some(Err(err))) => {
@@ -114,7 +114,13 @@ impl CodexBackend {
         }
         collector.finish().map_err(|err| match err {
             byok_translate::StreamError::CutOff => cut_short(),
-            byok_translate::StreamError::Failed { message, .. } => ByokError::BadGateway(message),
+            byok_translate::StreamError::Failed { message, code } => {
+                // What the failure stands for over HTTP, if byok knows (a rate limit is a 429
+                // with its wait); else a broken answer.
+                let event = serde_json::json!({"type": "error", "code": code, "message": message});
+                stream_failure(event.to_string().as_bytes())
+                    .unwrap_or(ByokError::BadGateway(message))
+            }
         })
     }
 }

@@ -4,6 +4,7 @@
 //! (Chat, Responses: [`front`]) translate a client's request into such a body and back.
 
 mod front;
+mod hold;
 mod pool;
 mod status;
 
@@ -16,9 +17,11 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
-use crate::upstream::{Sender, Upstream, UpstreamResponse};
+use crate::upstream::{Sender, Upstream};
 use crate::upstream_error::says_model_unsupported;
 use crate::wait::{all_resting, rest_until};
+pub(crate) use hold::Started;
+use hold::{LimitsSink, hold_back};
 use pool::{AccountPool, Turn};
 
 /// What a user with no credentials at all is told.
@@ -71,9 +74,11 @@ impl CodexBackend {
     /// and `stream: true` are set there, not here. This picks the account (the next in turn;
     /// one at its usage limit rests and the next one serves), sets the identity and session
     /// headers, retries what is worth retrying, and refreshes a refused token once. `Ok` is a
-    /// 2xx answer whose Responses event stream is not read yet; a refusal of the model itself
-    /// becomes a 404 that names it.
-    pub(crate) async fn send(&self, body: Value) -> Result<UpstreamResponse> {
+    /// 2xx answer read up to its first output event ([`hold`]): a failure the backend reports
+    /// inside the stream before that is handled as the HTTP error it stands for (an overload
+    /// tried again, a usage limit resting the account, a rate limit answered 429). A refusal of
+    /// the model itself becomes a 404 that names it.
+    pub(crate) async fn send(&self, body: Value) -> Result<Started> {
         let model = body
             .get("model")
             .and_then(Value::as_str)
@@ -142,12 +147,7 @@ impl CodexBackend {
 
     /// One account's try: retried as the policy says, and once more after a token refresh if
     /// the backend refused the token (401).
-    async fn send_as(
-        &self,
-        account: &str,
-        session: &str,
-        body: &Bytes,
-    ) -> Result<UpstreamResponse> {
+    async fn send_as(&self, account: &str, session: &str, body: &Bytes) -> Result<Started> {
         let token = self.auth()?.get_token_for(account).await?;
         match self.send_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
@@ -165,14 +165,23 @@ impl CodexBackend {
         token: &OAuthToken,
         session: &str,
         body: &Bytes,
-    ) -> Result<UpstreamResponse> {
+    ) -> Result<Started> {
         let headers = self.codex_headers(token, session)?;
         let url = format!("{}/responses", self.base_url);
         let sender = Sender {
             provider: ProviderId::Codex,
             account,
         };
-        self.upstream.post(&url, &headers, body, sender).await
+        let limits = LimitsSink {
+            store: self.upstream.ratelimit.as_ref(),
+            account,
+        };
+        let idle = self.upstream.idle_timeout;
+        self.upstream
+            .post_then(&url, &headers, body, sender, |response| {
+                hold_back(response, idle, limits)
+            })
+            .await
     }
 
     fn codex_headers(&self, token: &OAuthToken, session: &str) -> Result<HeaderMap> {

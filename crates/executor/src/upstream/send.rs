@@ -28,8 +28,34 @@ impl Upstream {
         body: &Bytes,
         sender: Sender<'_>,
     ) -> Result<UpstreamResponse> {
+        self.post_then(url, headers, body, sender, |response| async {
+            Ok(response)
+        })
+        .await
+    }
+
+    /// POSTs `body` (JSON) to `url` and hands a 2xx answer to `then`, the two tried again
+    /// together as the retry policy says: a failure `then` finds in the answer (one the
+    /// backend reports inside a 200 stream) is retried like the same failure over HTTP.
+    pub(crate) async fn post_then<T, F, Fut>(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+        sender: Sender<'_>,
+        then: F,
+    ) -> Result<T>
+    where
+        F: Fn(UpstreamResponse) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
         self.retry
-            .run(|| self.post_once(url, headers.clone(), body.clone(), sender))
+            .run(|| async {
+                let response = self
+                    .post_once(url, headers.clone(), body.clone(), sender)
+                    .await?;
+                then(response).await
+            })
             .await
     }
 

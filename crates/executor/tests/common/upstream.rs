@@ -55,6 +55,9 @@ pub enum Reply {
     Stall(&'static str, usize),
     /// No answer at all for this long, then the recorded `text` stream.
     SlowHead(Duration),
+    /// A recorded stream whole, then the connection is held open (as an upstream may after
+    /// `response.completed`); the stand-in counts the lingering bodies byok let go.
+    Linger(&'static str),
 }
 
 /// One request as the stand-in received it.
@@ -74,6 +77,8 @@ impl Received {
 struct Shared {
     script: Mutex<VecDeque<Reply>>,
     received: Mutex<Vec<Received>>,
+    /// Lingering bodies (`Reply::Linger`) byok dropped.
+    let_go: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A stand-in OpenAI / Codex upstream on 127.0.0.1. Answers with its script in order, then
@@ -88,6 +93,7 @@ impl StandIn {
         let shared = Arc::new(Shared {
             script: Mutex::new(script.into()),
             received: Mutex::new(Vec::new()),
+            let_go: Arc::default(),
         });
         let router = Router::new().fallback(upstream).with_state(shared.clone());
         let url = serve(router).await;
@@ -97,6 +103,11 @@ impl StandIn {
     /// Every request received so far.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
+    }
+
+    /// How many lingering bodies (`Reply::Linger`) byok has let go of.
+    pub fn let_go(&self) -> usize {
+        self.shared.let_go.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -121,7 +132,35 @@ async fn upstream(
         tokio::time::sleep(wait).await;
         return respond(Reply::Fixture("text"));
     }
+    if let Reply::Linger(name) = reply {
+        return linger(name, shared.let_go.clone());
+    }
     respond(reply)
+}
+
+/// A recorded stream, then a connection held open until byok drops it.
+fn linger(name: &'static str, let_go: Arc<std::sync::atomic::AtomicUsize>) -> Response {
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let counted = Counted(let_go);
+    let body = futures::stream::iter([Ok::<_, Infallible>(fixture(name).into_bytes())]).chain(
+        futures::stream::pending().map(move |()| {
+            let _keep = &counted;
+            Ok(Vec::new())
+        }),
+    );
+    let mut response = Response::new(Body::from_stream(body));
+    for (k, v) in fixture_headers(name) {
+        response.headers_mut().insert(
+            axum::http::HeaderName::try_from(k).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    response
 }
 
 fn respond(reply: Reply) -> Response {
@@ -171,7 +210,7 @@ fn respond(reply: Reply) -> Response {
             let end = text.find("event: response.completed").unwrap();
             sse(name, chunked(&text.as_bytes()[..end]))
         }
-        Reply::SlowHead(_) => unreachable!("answered in `upstream`"),
+        Reply::SlowHead(_) | Reply::Linger(_) => unreachable!("answered in `upstream`"),
         Reply::Stall(name, n) => {
             let head = fixture(name).into_bytes()[..n].to_vec();
             let stream = futures::stream::iter([Ok::<_, Infallible>(head)])
