@@ -259,7 +259,7 @@ pub struct ServeArgs {
     /// [default: https://chatgpt.com/backend-api/codex]
     #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]
     pub codex_base_url: Option<String>,
-    /// More `Host` names to serve besides localhost, *.localhost, 127.0.0.1, [::1] and the
+    /// More `Host` names to serve besides localhost, *.localhost, 127.0.0.1, ::1 and the
     /// listening address (comma-separated; a name, or name:port). Requests naming any other
     /// host are refused, so a web page cannot reach byok through DNS rebinding.
     #[arg(
