@@ -11,9 +11,10 @@ use crate::upstream::{
 /// [`new`](Self::new) sends model requests (OpenAI, Codex) through byok's own pooled hyper client:
 /// rustls with Mozilla's roots, HTTP/2 by ALPN, a 10 s connect timeout, `TCP_NODELAY`, and a
 /// fixed 16 KiB HTTP/1 read buffer per connection, which bounds what each open stream holds.
-/// When `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` is set, they go through the
-/// `reqwest::Client` instead, which honours those (and `NO_PROXY`). The `reqwest::Client`
-/// ([`client`](Self::client)) also serves sign-in and token refresh.
+/// When `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` is set, or a proxy is given to
+/// [`builder`](Self::builder), they go through a proxy-capable client instead (which also honours
+/// `NO_PROXY`). Which HTTP libraries these are is this crate's business: none of them appears in
+/// its API.
 ///
 /// The idle-read timeout is not a client setting: each [`CodexExecutor`](crate::CodexExecutor)
 /// applies its own (`idle_timeout`) while it waits for the answer's head and for every chunk.
@@ -21,7 +22,10 @@ use crate::upstream::{
 /// ```
 /// let http = byok_executor::ProviderHttp::new()?;
 /// let same_pool = http.clone();
-/// # let _ = same_pool;
+/// let proxied = byok_executor::ProviderHttp::builder()
+///     .proxy("http://proxy.internal:3128")
+///     .build()?;
+/// # let _ = (same_pool, proxied);
 /// # Ok::<(), byok_types::ByokError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -30,19 +34,42 @@ pub struct ProviderHttp {
     transport: Transport,
 }
 
+#[bon::bon]
 impl ProviderHttp {
     /// Clients with sensible defaults: rustls, HTTP/2 when the server offers it, pooled
     /// connections, a 10 s connect timeout, TCP keep-alive, and the environment's proxy.
     pub fn new() -> Result<Self> {
-        let client = reqwest::Client::builder()
+        Self::builder().build()
+    }
+
+    /// Clients as [`new`](Self::new) makes them, with the options given.
+    #[builder(
+        start_fn(name = builder, vis = "pub"),
+        builder_type(name = ProviderHttpBuilder, vis = "pub"),
+        finish_fn(name = build, vis = "pub")
+    )]
+    fn with_options(
+        /// Every upstream request goes through this proxy (`http://host:port`,
+        /// `https://...`, `socks5://...` where supported), whatever the environment says.
+        #[builder(into)]
+        proxy: Option<String>,
+    ) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .tcp_keepalive(TCP_KEEPALIVE)
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        let proxied = proxy.is_some();
+        if let Some(url) = proxy {
+            let proxy = reqwest::Proxy::all(url.as_str())
+                .map_err(|e| ByokError::Config(format!("the proxy `{url}` cannot be used: {e}")))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder
             .build()
             .map_err(|e| ByokError::Config(format!("cannot set up the HTTP client: {e}")))?;
-        let transport = if proxy_in_env() {
+        let transport = if proxied || proxy_in_env() {
             tracing::debug!("a proxy is set: model requests go through reqwest");
             Transport::Reqwest(client.clone())
         } else {
@@ -51,28 +78,13 @@ impl ProviderHttp {
         Ok(Self { client, transport })
     }
 
-    /// Sends every request, model requests included, through a `reqwest::Client` built
-    /// elsewhere (e.g. with a proxy or extra root certificates, or shared with sign-in code).
-    pub fn with_client(client: reqwest::Client) -> Self {
-        Self {
-            transport: Transport::Reqwest(client.clone()),
-            client,
-        }
-    }
-
-    /// The shared `reqwest::Client`, for sign-in and token refresh.
-    pub fn client(&self) -> &reqwest::Client {
+    /// The proxy-capable client, for the OpenAI API's stored-response calls.
+    pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
     /// The client model requests go through.
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
-    }
-}
-
-impl From<reqwest::Client> for ProviderHttp {
-    fn from(client: reqwest::Client) -> Self {
-        Self::with_client(client)
     }
 }

@@ -46,7 +46,7 @@ impl RetryPolicy {
     /// The wait before try number `attempt + 1` (`attempt` counts from 1), after `err`.
     ///
     /// Jitter over the exponential step keeps many clients from retrying in lockstep; an
-    /// upstream's `Retry-After` sets a floor ([`crate::wait`] computes it).
+    /// upstream's `Retry-After` sets a floor (`crates/executor/src/wait.rs` computes it).
     pub fn delay(&self, attempt: u32, err: &ByokError) -> Duration {
         crate::wait::backoff(self.base_delay, self.max_delay, attempt, err)
     }

@@ -1,5 +1,5 @@
-//! A `reqwest::Client` handed in with `ProviderHttp::with_client` carries the model requests
-//! (with whatever it was built with), streaming and failing as byok's own client does.
+//! A proxy given to `ProviderHttp::builder` carries the model requests (through the
+//! proxy-capable client, not byok's lean one), streaming and failing as byok's own client does.
 
 mod common;
 
@@ -7,32 +7,33 @@ use std::time::Duration;
 
 use byok_executor::{CodexExecutor, ProviderHttp};
 use common::*;
-use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-/// An OAuth executor whose requests go through a reqwest client that adds `x-handed-in: yes`.
-fn handed_in_executor(upstream: &StandIn, accounts: &SignedIn) -> CodexExecutor {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-handed-in", HeaderValue::from_static("yes"));
-    let client = reqwest::Client::builder()
-        .default_headers(headers)
+/// The name of an upstream no resolver knows: only a proxy can reach it.
+const UNRESOLVABLE: &str = "codex.byok-test.invalid";
+
+/// An OAuth executor for an upstream only reachable through its proxy, the stand-in: it gets
+/// the requests in absolute form, as an HTTP proxy does.
+fn proxied_executor(upstream: &StandIn, accounts: &SignedIn) -> CodexExecutor {
+    let http = ProviderHttp::builder()
+        .proxy(upstream.url.clone())
         .build()
         .unwrap();
     CodexExecutor::builder()
-        .http(ProviderHttp::with_client(client))
+        .http(http)
         .auth(accounts.auth.clone())
-        .base_url(upstream.url.clone())
+        .base_url(format!("http://{UNRESOLVABLE}"))
         .retry(fast_retries())
         .idle_timeout(Duration::from_secs(20))
         .build()
 }
 
 #[tokio::test]
-async fn a_handed_in_client_streams_and_collects_the_answers() {
+async fn a_proxy_carries_streamed_and_collected_answers() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let upstream = StandIn::start(vec![Reply::Fixture("text"), Reply::Fixture("text")]).await;
-    let executor = handed_in_executor(&upstream, &accounts);
+    let executor = proxied_executor(&upstream, &accounts);
 
     let sse = stream_text(
         executor
@@ -55,13 +56,13 @@ async fn a_handed_in_client_streams_and_collects_the_answers() {
         fixture_text("text")
     );
     for received in upstream.received() {
-        assert_eq!(received.header("x-handed-in"), Some("yes"));
+        assert_eq!(received.header("host"), Some(UNRESOLVABLE));
         assert_codex_request(&received, "acc-work");
     }
 }
 
 #[tokio::test]
-async fn a_handed_in_client_reports_a_cut_stream_and_an_error_status() {
+async fn through_a_proxy_a_cut_stream_and_an_error_status_are_reported() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let body = r#"{"error":{"message":"The model is overloaded","type":"server_error"}}"#;
@@ -70,7 +71,7 @@ async fn a_handed_in_client_reports_a_cut_stream_and_an_error_status() {
         Reply::StatusWith(400, body.into(), vec![]),
     ])
     .await;
-    let executor = handed_in_executor(&upstream, &accounts);
+    let executor = proxied_executor(&upstream, &accounts);
 
     let sse = stream_text(
         executor

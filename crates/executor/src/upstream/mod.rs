@@ -1,9 +1,8 @@
 //! How a model request reaches the upstream: byok's lean hyper client, or a `reqwest::Client`.
 //!
 //! [`ProviderHttp::new`](crate::ProviderHttp::new) picks the lean client unless a proxy is set
-//! in the environment; a client handed in with
-//! [`ProviderHttp::with_client`](crate::ProviderHttp::with_client) is used as it is, so whatever
-//! it was built with (a proxy, extra roots) holds for model requests too.
+//! in the environment or given to [`ProviderHttp::builder`](crate::ProviderHttp::builder): only
+//! reqwest's client goes through proxies.
 
 mod lean;
 mod send;
@@ -65,7 +64,7 @@ pub(crate) fn proxy_in_env() -> bool {
 pub(crate) enum Transport {
     /// byok's own: a fixed, small read buffer per connection; no proxy support.
     Lean(Box<LeanClient>),
-    /// reqwest's: proxies from the environment, or however the caller built it.
+    /// reqwest's: through the proxy of the environment or of the builder.
     Reqwest(reqwest::Client),
 }
 
