@@ -279,6 +279,30 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// A model name clients may use for another, as FROM=TO (repeat it, or comma-separate
+    /// them in the variable), e.g. `--alias gpt-4o=gpt-5.5`: a client asking for gpt-4o is
+    /// served by gpt-5.5 and its answer says gpt-4o. Added to byok.toml's `[aliases]`;
+    /// a FROM given here wins.
+    #[arg(
+        long = "alias",
+        env = "BYOK_ALIASES",
+        value_name = "FROM=TO",
+        value_delimiter = ',',
+        value_parser = parse_alias
+    )]
+    pub aliases: Vec<(String, String)>,
+}
+
+/// `FROM=TO`, both sides non-empty.
+fn parse_alias(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+            Ok((from.trim().to_owned(), to.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not FROM=TO (a model name, `=`, the model that serves it)"
+        )),
+    }
 }
 
 /// `byok login`.

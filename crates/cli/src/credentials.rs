@@ -123,6 +123,7 @@ impl Credentials {
             .ratelimit(ratelimit)
             .maybe_idle_timeout(settings.upstream_idle_timeout)
             .reasoning(settings.reasoning.into())
+            .aliases(settings.aliases.clone())
             .maybe_store(response_store(settings))
             .build())
     }

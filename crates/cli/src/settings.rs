@@ -6,6 +6,7 @@
 //! keeps clap from reading blank variables; [`Settings::resolve`] also skips blank values handed
 //! in by embedders.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -71,6 +72,9 @@ pub struct Settings {
     pub response_store_bytes: usize,
     /// How long a stored response is kept (`response_store_ttl_secs`, default 24 h).
     pub response_store_ttl: Duration,
+    /// Model names clients may use for others (`[aliases]`, `--alias FROM=TO`,
+    /// `BYOK_ALIASES`): client name -> the model that serves it.
+    pub aliases: BTreeMap<String, String>,
     /// How long after the rate-limit figures change they are written to `ratelimits.json`
     /// (changes within it are written together).
     pub ratelimit_save_delay: Duration,
@@ -102,6 +106,7 @@ impl Settings {
             allowed_origins: Vec::new(),
             response_store_bytes: byok_store::DEFAULT_BUDGET_BYTES,
             response_store_ttl: byok_store::DEFAULT_TTL,
+            aliases: BTreeMap::new(),
             ratelimit_save_delay: Duration::from_millis(250),
         }
     }
@@ -145,6 +150,8 @@ impl Settings {
         }
         settings.log_format = global.log_format.or(file.log_format).unwrap_or_default();
         settings.reasoning = serve.reasoning.or(file.reasoning).unwrap_or_default();
+        settings.aliases = file.aliases.clone().unwrap_or_default();
+        settings.aliases.extend(serve.aliases.iter().cloned());
         let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
         settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
@@ -225,6 +232,9 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 /// allowed_origins = ["https://app.example.com"]
 /// response_store_mib = 256
 /// response_store_ttl_secs = 86400
+///
+/// [aliases]
+/// "gpt-4o" = "gpt-5.5"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +257,7 @@ struct FileSettings {
     allowed_origins: Option<Vec<String>>,
     response_store_mib: Option<u64>,
     response_store_ttl_secs: Option<u64>,
+    aliases: Option<BTreeMap<String, String>>,
 }
 
 impl FileSettings {
@@ -309,15 +320,27 @@ impl FileSettings {
             // (`response_store_mib = 0` is allowed: it turns the store off.)
             ("response_store_ttl_secs", self.response_store_ttl_secs),
         ];
-        match positive.into_iter().find(|(_, value)| *value == Some(0)) {
-            Some((name, _)) => Err(CliError::Config {
+        if let Some((name, _)) = positive.into_iter().find(|(_, value)| *value == Some(0)) {
+            return Err(CliError::Config {
                 path: path.to_owned(),
                 detail: format!(
                     "`{name}` is 0; it must be at least 1 (or left out for the default)"
                 ),
-            }),
-            None => Ok(()),
+            });
         }
+        let aliases = self.aliases.iter().flatten();
+        if let Some((from, to)) = aliases
+            .into_iter()
+            .find(|(from, to)| from.trim().is_empty() || to.trim().is_empty())
+        {
+            return Err(CliError::Config {
+                path: path.to_owned(),
+                detail: format!(
+                    "`[aliases]` maps \"{from}\" to \"{to}\"; both must be model names"
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -437,6 +460,86 @@ mod tests {
                 "{text:?}: {message}"
             );
         }
+    }
+
+    /// The README's "every key" example, its commented-out keys included, is a valid file.
+    #[test]
+    fn the_readme_example_byok_toml_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("Every key of `byok.toml`")
+            .expect("the README has the example");
+        let block = readme[start..]
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block follows");
+        let uncommented = block
+            .lines()
+            .map(|line| {
+                let line = line.strip_prefix("# ").unwrap_or(line);
+                line.split("  #").next().unwrap_or(line)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), &uncommented).unwrap();
+        let settings = Settings::resolve(&global(dir.path()), &ServeArgs::default())
+            .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert_eq!(settings.port, DEFAULT_PORT);
+        assert_eq!(settings.aliases["gpt-4o"], "gpt-5.5");
+        // Every key of the file is in the example.
+        for key in [
+            "host",
+            "port",
+            "client_key",
+            "codex_home",
+            "openai_base_url",
+            "codex_base_url",
+            "auth_issuer",
+            "max_body_mib",
+            "keep_alive_secs",
+            "shutdown_grace_secs",
+            "upstream_idle_timeout_secs",
+            "client_idle_timeout_secs",
+            "log_format",
+            "reasoning",
+            "allowed_hosts",
+            "allowed_origins",
+            "response_store_mib",
+            "response_store_ttl_secs",
+            "[aliases]",
+        ] {
+            assert!(
+                uncommented.contains(key),
+                "the README's example lacks {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn aliases_come_from_the_file_and_the_flags_and_a_flag_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[aliases]\n\"gpt-4o\" = \"gpt-5.5\"\n\"gpt-4o-mini\" = \"gpt-5.4-mini\"\n",
+        )
+        .unwrap();
+        let flags = ServeArgs {
+            aliases: vec![("gpt-4o-mini".into(), "gpt-5.5-mini".into())],
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&global(dir.path()), &flags).unwrap();
+        assert_eq!(settings.aliases["gpt-4o"], "gpt-5.5");
+        assert_eq!(settings.aliases["gpt-4o-mini"], "gpt-5.5-mini");
+
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[aliases]\n\"gpt-4o\" = \"\"\n",
+        )
+        .unwrap();
+        let err = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+        assert!(err.to_string().contains("[aliases]"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `CodexExecutor`: one OpenAI account behind an OpenAI-compatible interface.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,8 @@ impl std::fmt::Display for Mode {
 pub struct CodexExecutor {
     upstream: Upstream,
     reasoning: ReasoningMode,
+    /// Client model name -> the model that serves it.
+    aliases: BTreeMap<String, String>,
     models: ModelCatalog,
 }
 
@@ -101,6 +104,10 @@ impl CodexExecutor {
         /// How reasoning summaries reach Chat clients (default `reasoning_content`).
         #[builder(default)]
         reasoning: ReasoningMode,
+        /// Model names the client may use for others (`[aliases]` in byok.toml, e.g.
+        /// `gpt-4o` for `gpt-5.5`); answers report the name the client used.
+        #[builder(default)]
+        aliases: BTreeMap<String, String>,
         /// How long the upstream may stay silent, for the answer's head or within a stream
         /// (300 s).
         #[builder(default = DEFAULT_IDLE_TIMEOUT)]
@@ -143,6 +150,7 @@ impl CodexExecutor {
         Self {
             upstream,
             reasoning,
+            aliases,
             models: ModelCatalog::default(),
         }
     }
@@ -158,10 +166,20 @@ impl CodexExecutor {
         }
     }
 
-    /// The model ids this executor serves, aliases such as `gpt-5-codex-high` included.
+    /// The model ids this executor serves, aliases such as `gpt-5-codex-high` and the
+    /// configured `[aliases]` included.
     /// Never empty; always holds `o4-mini`.
     pub fn supported_models(&self) -> Vec<String> {
-        self.models.ids(self.mode() == Mode::ApiKey)
+        let mut ids = self.models.ids(self.mode() == Mode::ApiKey);
+        // A configured alias is a model name clients may pick, like any other.
+        ids.extend(
+            self.aliases
+                .keys()
+                .filter(|a| !ids.contains(a))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        ids
     }
 
     /// The model catalog in use: the bundled list until a live one replaces it.
@@ -174,36 +192,79 @@ impl CodexExecutor {
     ///
     /// `ctx` says who asks and with which headers (use [`RequestContext::local`] outside a
     /// server).
-    pub async fn chat(&self, ctx: &RequestContext, req: ChatRequest) -> Result<ProviderResponse> {
-        // The context is not used yet: the Codex session headers will be derived from it.
-        let _ = ctx;
+    pub async fn chat(
+        &self,
+        ctx: &RequestContext,
+        mut req: ChatRequest,
+    ) -> Result<ProviderResponse> {
         let started = std::time::Instant::now();
-        let model = req.model.clone();
+        let requested = req.model.clone();
+        let aliased = self.aliases.get(&requested);
+        if let Some(target) = aliased {
+            req.model.clone_from(target);
+        }
         let catalog = self.models.get();
         let result = match &self.upstream {
             Upstream::OpenAi(api) => api.chat(req, &catalog).await,
-            Upstream::Codex(codex) => codex.chat(req, &catalog, self.reasoning).await,
+            Upstream::Codex(codex) => {
+                let reasoning = reasoning_of(ctx)?.unwrap_or(self.reasoning);
+                codex.chat(req, &catalog, reasoning, &requested).await
+            }
         };
-        log_outcome("chat", &model, started, &result);
+        let result = result.map(|answer| self.answering_as(answer, &requested, aliased.is_some()));
+        log_outcome("chat", &requested, started, &result);
         result
     }
 
     /// Answers a Responses API request body: a `response` object, or, when the body's `stream`
     /// is true, Responses events. `ctx` as for [`chat`](Self::chat).
-    pub async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+    pub async fn responses(
+        &self,
+        ctx: &RequestContext,
+        mut body: Value,
+    ) -> Result<ProviderResponse> {
         let started = std::time::Instant::now();
-        let model = body
+        let requested = body
             .get("model")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        let aliased = self.aliases.get(&requested);
+        if let Some(target) = aliased {
+            body["model"] = target.as_str().into();
+        }
         let catalog = self.models.get();
         let result = match &self.upstream {
             Upstream::OpenAi(api) => api.responses(body, &catalog).await,
-            Upstream::Codex(codex) => codex.responses(ctx, body, &catalog).await,
+            Upstream::Codex(codex) => codex.responses(ctx, body, &catalog, &requested).await,
         };
-        log_outcome("responses", &model, started, &result);
+        let result = result.map(|answer| self.answering_as(answer, &requested, aliased.is_some()));
+        log_outcome("responses", &requested, started, &result);
         result
+    }
+
+    /// A whole answer's `model` made the one the client asked for (`[aliases]` and effort
+    /// aliases included), as the OpenAI API echoes the requested model. The Codex fronts do
+    /// the same for streams. API-key answers keep the OpenAI API's own name (a dated
+    /// snapshot) unless a configured alias was applied; their streams pass through as they
+    /// are.
+    fn answering_as(
+        &self,
+        answer: ProviderResponse,
+        requested: &str,
+        aliased: bool,
+    ) -> ProviderResponse {
+        match answer {
+            ProviderResponse::Complete(mut value)
+                if aliased || matches!(self.upstream, Upstream::Codex(_)) =>
+            {
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("model".into(), requested.into());
+                }
+                ProviderResponse::Complete(value)
+            }
+            other => other,
+        }
     }
 
     /// `GET /v1/responses/{id}`: in ChatGPT mode a response byok kept for this client; in
@@ -256,6 +317,25 @@ impl CodexExecutor {
             Upstream::Codex(codex) => codex.base_url(),
         }
     }
+}
+
+/// The reasoning display a request asks for with `x-byok-reasoning`, if any; an unknown
+/// value is a 400 naming the header.
+fn reasoning_of(ctx: &RequestContext) -> Result<Option<ReasoningMode>> {
+    let Some(value) = ctx.headers().get("x-byok-reasoning") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(ReasoningMode::from_name)
+        .map(Some)
+        .ok_or_else(|| {
+            ByokError::invalid_request(
+                "the x-byok-reasoning header must be content, think-tags or hidden",
+                None,
+            )
+        })
 }
 
 /// A response id as a URL path segment: ids are `[A-Za-z0-9_-]` (`resp_...`), anything else

@@ -22,3 +22,24 @@ pub enum ReasoningMode {
     /// Not sent.
     Hidden,
 }
+
+impl ReasoningMode {
+    /// The mode a setting or the `x-byok-reasoning` header names: `content`, `think-tags` or
+    /// `hidden` (case and surrounding blanks ignored).
+    ///
+    /// ```
+    /// use byok_translate::ReasoningMode;
+    /// assert_eq!(ReasoningMode::from_name(" Think-Tags "), Some(ReasoningMode::ThinkTags));
+    /// assert_eq!(ReasoningMode::from_name("xml"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        [
+            ("content", Self::ReasoningContent),
+            ("think-tags", Self::ThinkTags),
+            ("hidden", Self::Hidden),
+        ]
+        .into_iter()
+        .find_map(|(known, mode)| name.eq_ignore_ascii_case(known).then_some(mode))
+    }
+}

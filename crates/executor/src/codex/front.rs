@@ -25,6 +25,7 @@ impl CodexBackend {
         req: ChatRequest,
         catalog: &[ModelEntry],
         reasoning: ReasoningMode,
+        answer_as: &str,
     ) -> Result<ProviderResponse> {
         let mut chat = req.to_value();
         resolve_chat_alias(&mut chat, catalog).map_err(|e| translate_error(&e))?;
@@ -38,7 +39,7 @@ impl CodexBackend {
         };
         let response = self.send(translated.body).await?;
         if req.stream {
-            let translator = Translated(ChatStreamTranslator::new(options));
+            let translator = Translated(ChatStreamTranslator::new(options).answering_as(answer_as));
             return Ok(ProviderResponse::Stream(shaped(
                 response.bytes_stream(),
                 translator,
@@ -60,6 +61,7 @@ impl CodexBackend {
         ctx: &RequestContext,
         mut body: Value,
         catalog: &[ModelEntry],
+        answer_as: &str,
     ) -> Result<ProviderResponse> {
         // The client's `stream` decides, never its accept header; the backend always streams.
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
@@ -70,7 +72,7 @@ impl CodexBackend {
         let tool_names = translated.tool_names;
         let response = self.send(translated.body).await?;
         if stream {
-            let passthrough = ResponsesPassthrough::new(tool_names);
+            let passthrough = ResponsesPassthrough::new(tool_names).answering_as(answer_as);
             let body = response.bytes_stream();
             let idle = self.upstream.idle_timeout;
             let stream = match keep {

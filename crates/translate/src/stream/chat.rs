@@ -54,6 +54,8 @@ struct Core {
     think_open: bool,
     /// The last `codex.rate_limits` event, until the caller takes it.
     rate_limits: Option<serde_json::Value>,
+    /// The `model` the chunks report, when not the upstream's (see [`ChatStreamTranslator::answering_as`]).
+    model: Option<String>,
 }
 
 impl ChatStreamTranslator {
@@ -70,11 +72,32 @@ impl ChatStreamTranslator {
             last_reasoning: None,
             think_open: false,
             rate_limits: None,
+            model: None,
         };
         Self {
             parser: SseParser::new(),
             core,
         }
+    }
+
+    /// The chunks report `model` as their model (the name the client asked for, an alias such
+    /// as `gpt-5-high` included) instead of the upstream's `gpt-5`, as the OpenAI API echoes
+    /// the requested model.
+    ///
+    /// ```
+    /// use byok_translate::{ChatOptions, ChatStreamTranslator, SseTranslator};
+    /// let options = ChatOptions { reasoning: Default::default(), include_usage: false, tool_names: Default::default() };
+    /// let mut translator = ChatStreamTranslator::new(options).answering_as("gpt-5-high");
+    /// let mut out = Vec::new();
+    /// translator.feed(b"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"created_at\":1,\"model\":\"gpt-5\"}}\n\n", &mut out);
+    /// translator.feed(b"data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"Hi\"}\n\n", &mut out);
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.contains(r#""model":"gpt-5-high""#), "{text}");
+    /// ```
+    #[must_use]
+    pub fn answering_as(mut self, model: impl Into<String>) -> Self {
+        self.core.model = Some(model.into());
+        self
     }
 }
 
@@ -272,7 +295,8 @@ impl Core {
                 .created_at
                 .as_ref()
                 .map_or_else(|| "0".to_owned(), ToString::to_string);
-            self.chunks.set_head(&head.id, &created, &head.model);
+            let model = self.model.as_deref().unwrap_or(&head.model);
+            self.chunks.set_head(&head.id, &created, model);
         }
     }
 
@@ -281,7 +305,8 @@ impl Core {
             self.started = true;
             if !self.chunks.has_head() {
                 // An upstream that skipped `response.created`: the chunks still need an id.
-                self.chunks.set_head("unknown", "0", "");
+                let model = self.model.as_deref().unwrap_or_default();
+                self.chunks.set_head("unknown", "0", model);
             }
             self.chunks.role(out);
         }

@@ -56,6 +56,9 @@ struct Pass {
     response: Option<Value>,
     /// The last `codex.rate_limits` event, until the caller takes it.
     rate_limits: Option<Value>,
+    /// The `model` the lifecycle events report, when not the upstream's
+    /// ([`ResponsesPassthrough::answering_as`]).
+    model: Option<String>,
 }
 
 impl ResponsesPassthrough {
@@ -71,11 +74,29 @@ impl ResponsesPassthrough {
             stored: None,
             response: None,
             rate_limits: None,
+            model: None,
         };
         Self {
             parser: SseParser::new(),
             pass,
         }
+    }
+
+    /// The lifecycle events report `model` (the name the client asked for, an alias
+    /// included) instead of the upstream's. Events whose model is already `model` go out
+    /// untouched; only the others are rewritten.
+    ///
+    /// ```
+    /// use byok_translate::{ResponsesPassthrough, SseTranslator, ToolNameMap};
+    /// let mut passthrough = ResponsesPassthrough::new(ToolNameMap::default()).answering_as("gpt-5-high");
+    /// let mut out = Vec::new();
+    /// passthrough.feed(b"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5\"}}\n\n", &mut out);
+    /// assert!(String::from_utf8(out).unwrap().contains(r#""model":"gpt-5-high""#));
+    /// ```
+    #[must_use]
+    pub fn answering_as(mut self, model: impl Into<String>) -> Self {
+        self.pass.model = Some(model.into());
+        self
     }
 
     /// Serves the stream as a response byok keeps: its lifecycle events report `store: true`
@@ -168,14 +189,7 @@ impl Pass {
         }
         self.output.event(&parsed);
         self.last_sequence = parsed.sequence_number.or(self.last_sequence);
-        if self.head.is_none()
-            && let Some(head) = parsed
-                .response
-                .and_then(|raw| serde_json::from_str::<Head>(raw.get()).ok())
-        {
-            self.head =
-                Some(json!({"id": head.id, "model": head.model, "created_at": head.created_at}));
-        }
+        let other_model = self.learn_head(&parsed);
         match &*parsed.kind {
             "response.completed" | "response.incomplete" => {
                 // The terminal event comes once: parsing its response again costs little.
@@ -197,9 +211,10 @@ impl Pass {
                 let empty = parsed
                     .response
                     .is_some_and(|raw| has_empty_output(raw.get()));
-                if empty || !self.names.is_empty() || self.stored.is_some() {
+                if empty || !self.names.is_empty() || self.stored.is_some() || other_model {
                     let edited = self.rewrite(event, out, |pass, value| {
                         if let Some(response) = value.get_mut("response") {
+                            pass.mark_model(response);
                             if empty || !pass.names.is_empty() {
                                 let output = if empty || !pass.output.is_empty() {
                                     pass.output.output(&pass.names)
@@ -219,11 +234,12 @@ impl Pass {
                 }
             }
             "response.created" | "response.in_progress" | "response.queued"
-                if self.stored.is_some() =>
+                if self.stored.is_some() || other_model =>
             {
                 self.rewrite(event, out, |pass, value| {
                     if let Some(response) = value.get_mut("response") {
                         pass.mark_stored(response);
+                        pass.mark_model(response);
                     }
                 });
                 return;
@@ -232,6 +248,14 @@ impl Pass {
                 self.state = StreamState::Failed {
                     message: parsed.failure().0,
                 };
+                if other_model {
+                    self.rewrite(event, out, |pass, value| {
+                        if let Some(response) = value.get_mut("response") {
+                            pass.mark_model(response);
+                        }
+                    });
+                    return;
+                }
             }
             "response.output_item.added" | "response.output_item.done"
                 if !self.names.is_empty() =>
@@ -248,6 +272,32 @@ impl Pass {
         out.extend_from_slice(event.raw);
     }
 
+    /// Keeps the first lifecycle event's head (for a cut-off event); whether this event's
+    /// `response.model` is not the one to answer as (then it is rewritten).
+    fn learn_head(&mut self, parsed: &RawEvent<'_>) -> bool {
+        if self.head.is_some() && self.model.is_none() {
+            return false;
+        }
+        let Some(head) = parsed
+            .response
+            .and_then(|raw| serde_json::from_str::<Head>(raw.get()).ok())
+        else {
+            return false;
+        };
+        let other_model = self
+            .model
+            .as_deref()
+            .is_some_and(|model| head.model.as_str() != Some(model));
+        if self.head.is_none() {
+            let model = self
+                .model
+                .as_ref()
+                .map_or(head.model, |m| m.as_str().into());
+            self.head = Some(json!({"id": head.id, "model": model, "created_at": head.created_at}));
+        }
+        other_model
+    }
+
     /// Re-emits an event after `change` edits its JSON; the edited event, if it was JSON.
     fn rewrite(
         &self,
@@ -262,6 +312,13 @@ impl Pass {
         change(self, &mut value);
         write_event(out, event.event, &value);
         Some(value)
+    }
+
+    /// The model the client asked for, when it is to be echoed.
+    fn mark_model(&self, response: &mut Value) {
+        if let (Some(model), Some(map)) = (&self.model, response.as_object_mut()) {
+            map.insert("model".into(), model.as_str().into());
+        }
     }
 
     /// What a kept response's events report (nothing changes for one byok does not keep).
