@@ -37,6 +37,8 @@ pub struct AuthConfig {
     pub client_id: String,
     /// The HTTP client for every call to the issuer.
     pub(crate) http: reqwest::Client,
+    /// Who byok says it is on a refresh (`originator`, `User-Agent`), as the official client.
+    pub identity: crate::CodexIdentity,
 }
 
 #[bon::bon]
@@ -56,6 +58,10 @@ impl AuthConfig {
         /// The OAuth client id ([`CODEX_CLIENT_ID`]).
         #[builder(into, default = CODEX_CLIENT_ID.to_owned())]
         client_id: String,
+        /// Who byok says it is to the issuer ([`crate::CodexIdentity::default`]); give the
+        /// one the Codex backend is told, so that both see one client.
+        #[builder(default)]
+        identity: crate::CodexIdentity,
     ) -> Self {
         let http = reqwest::Client::builder()
             .use_rustls_tls()
@@ -66,6 +72,7 @@ impl AuthConfig {
             issuer: String::new(),
             client_id,
             http,
+            identity,
         }
         .with_issuer(issuer)
     }
@@ -84,6 +91,14 @@ impl AuthConfig {
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
         let issuer: String = issuer.into();
         issuer.trim_end_matches('/').clone_into(&mut self.issuer);
+        self
+    }
+
+    /// The same configuration with another client identity (the one the Codex backend sees
+    /// too, so that both see one client).
+    #[must_use]
+    pub fn with_identity(mut self, identity: crate::CodexIdentity) -> Self {
+        self.identity = identity;
         self
     }
 

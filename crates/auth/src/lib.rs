@@ -3,6 +3,7 @@
 pub mod claims;
 mod config;
 mod error;
+pub mod identity;
 pub mod login;
 mod manager;
 mod oauth;
@@ -10,6 +11,7 @@ mod store;
 
 pub use config::{AuthConfig, CODEX_CLIENT_ID, DEFAULT_ISSUER, ISSUER_ENV};
 pub use error::{AuthError, RefreshRejection};
+pub use identity::{BadClientVersion, CodexIdentity};
 pub use manager::AuthManager;
 pub use store::{
     Account, CodexCliStore, FileTokenStore, RefreshLock, TokenStore, import_codex_cli,

@@ -94,6 +94,11 @@ impl AuthManager {
         &self.store
     }
 
+    /// Who byok says it is on a refresh; the Codex backend is told the same.
+    pub fn identity(&self) -> &crate::CodexIdentity {
+        &self.config.identity
+    }
+
     /// Names of the signed-in accounts (for the executor's round-robin pool), active one first.
     ///
     /// Never empty: with nobody signed in it is [`AuthError::NotSignedIn`], whose message says

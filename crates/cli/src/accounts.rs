@@ -10,10 +10,12 @@ use byok_types::RateLimitStore;
 use crate::args::{ImportArgs, LoginArgs, LogoutArgs};
 use crate::{CliError, Credentials, Settings};
 
-/// Where sign-ins and refreshes go: the settings' issuer, else the real one.
+/// Where sign-ins and refreshes go: the settings' issuer, else the real one, asked by the
+/// Codex CLI of `codex_client_version` (the backend is told the same).
 pub(crate) fn auth_config(settings: &Settings) -> AuthConfig {
     AuthConfig::builder()
         .maybe_issuer(settings.auth_issuer.as_deref())
+        .identity(byok_auth::CodexIdentity::new(&settings.codex_client_version).unwrap_or_default())
         .build()
 }
 

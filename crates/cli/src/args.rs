@@ -90,7 +90,7 @@ an optional byok.toml with the same settings as the flags. Settings apply in thi
 flags, then environment variables, then byok.toml, then defaults.",
     after_help = "Environment: OPENAI_API_KEY, BYOK_HOME, CODEX_HOME, BYOK_HOST, BYOK_PORT, \
 BYOK_CLIENT_KEY, BYOK_OPENAI_BASE_URL, BYOK_CODEX_BASE_URL, BYOK_AUTH_ISSUER, BYOK_CONFIG, \
-BYOK_LOG_FORMAT, BYOK_ALLOWED_HOSTS, BYOK_ALLOWED_ORIGINS, RUST_LOG (log level, default info). \
+BYOK_LOG_FORMAT, BYOK_CODEX_CLIENT_VERSION, BYOK_ALLOWED_HOSTS, BYOK_ALLOWED_ORIGINS, RUST_LOG (log level, default info). \
 An empty environment variable counts as unset.\nRun `byok <command> --help` for details of \
 each command."
 )]
@@ -142,6 +142,16 @@ pub struct GlobalArgs {
         value_name = "FORMAT"
     )]
     pub log_format: Option<LogFormat>,
+    /// The Codex CLI version byok presents to the ChatGPT backend (its `version` header and
+    /// user agent). The backend serves some models only to recent versions: raise this to
+    /// follow it without a new byok. [default: 0.169.0]
+    #[arg(
+        long,
+        global = true,
+        env = "BYOK_CODEX_CLIENT_VERSION",
+        value_name = "VERSION"
+    )]
+    pub codex_client_version: Option<String>,
     /// Use this OpenAI API key (API-key mode) rather than a ChatGPT sign-in.
     #[arg(
         long,

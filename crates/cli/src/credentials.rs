@@ -103,6 +103,16 @@ impl Credentials {
         }
     }
 
+    /// Who byok says it is to OpenAI: its installation id is the Codex CLI's when byok uses
+    /// the Codex CLI's sign-in in place (one installation, as the backend sees it), else its
+    /// own in `BYOK_HOME`.
+    pub fn identity(&self, settings: &Settings) -> byok_auth::CodexIdentity {
+        match self {
+            Self::CodexCli { .. } => settings.codex_identity(&settings.codex_home),
+            _ => settings.codex_identity(&settings.home),
+        }
+    }
+
     /// The executor that answers requests with these credentials.
     pub fn executor(
         &self,
@@ -110,7 +120,8 @@ impl Credentials {
         ratelimit: Arc<RateLimitStore>,
     ) -> Result<CodexExecutor, CliError> {
         let http = ProviderHttp::new()?;
-        let auth_config = crate::accounts::auth_config(settings);
+        let auth_config =
+            crate::accounts::auth_config(settings).with_identity(self.identity(settings));
         let base_url = match self {
             Self::ApiKey { .. } => settings.openai_base_url.clone(),
             _ => settings.codex_base_url.clone(),

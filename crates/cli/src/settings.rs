@@ -47,6 +47,9 @@ pub struct Settings {
     pub codex_base_url: Option<String>,
     /// The ChatGPT sign-in server; `None` for the default.
     pub auth_issuer: Option<String>,
+    /// The Codex CLI version byok presents in ChatGPT mode (`--codex-client-version`,
+    /// `BYOK_CODEX_CLIENT_VERSION`, `codex_client_version`; default 0.169.0), checked.
+    pub codex_client_version: String,
     /// The largest request body, in bytes.
     pub body_limit: usize,
     /// Silence after which a stream gets a keep-alive comment.
@@ -95,6 +98,7 @@ impl Settings {
             openai_base_url: None,
             codex_base_url: None,
             auth_issuer: None,
+            codex_client_version: byok_auth::identity::DEFAULT_CLIENT_VERSION.to_owned(),
             body_limit: server.body_limit,
             keep_alive: server.keep_alive,
             shutdown_grace: server.shutdown_grace,
@@ -143,6 +147,25 @@ impl Settings {
         settings.codex_base_url =
             or_file(serve.codex_base_url.as_ref(), file.codex_base_url.as_ref());
         settings.auth_issuer = or_file(global.auth_issuer.as_ref(), file.auth_issuer.as_ref());
+        if let Some(version) = or_file(
+            global.codex_client_version.as_ref(),
+            file.codex_client_version.as_ref(),
+        ) {
+            let identity = byok_auth::CodexIdentity::new(&version).map_err(|e| {
+                let from_file = given(global.codex_client_version.as_ref()).is_none();
+                CliError::Config {
+                    path: if from_file {
+                        path.clone()
+                    } else {
+                        PathBuf::from("--codex-client-version (or BYOK_CODEX_CLIENT_VERSION)")
+                    },
+                    detail: format!("`codex_client_version`: {e}"),
+                }
+            })?;
+            identity
+                .version()
+                .clone_into(&mut settings.codex_client_version);
+        }
         if let Some(mib) = file.max_body_mib {
             settings.body_limit = usize::try_from(mib)
                 .unwrap_or(usize::MAX)
@@ -168,6 +191,26 @@ impl Settings {
         settings.response_store_ttl =
             secs(file.response_store_ttl_secs, settings.response_store_ttl);
         Ok(settings)
+    }
+
+    /// byok's identity towards OpenAI: the Codex CLI of `codex_client_version`, with the
+    /// installation id kept in `installation_dir` (`BYOK_HOME`, or `CODEX_HOME` when the
+    /// Codex CLI's sign-in is used in place). A directory byok cannot write to gives an id
+    /// for this run only, with a warning.
+    pub fn codex_identity(&self, installation_dir: &Path) -> byok_auth::CodexIdentity {
+        let identity =
+            byok_auth::CodexIdentity::new(&self.codex_client_version).unwrap_or_default();
+        match byok_auth::identity::installation_id_in(installation_dir) {
+            Ok(id) => identity.with_installation_id(id),
+            Err(e) => {
+                tracing::warn!(
+                    dir = %installation_dir.display(),
+                    error = %e,
+                    "cannot keep the installation id; using one for this run only"
+                );
+                identity
+            }
+        }
     }
 
     /// The HTTP server's part of the settings, counting into `metrics` (shared with the
@@ -221,6 +264,7 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 /// port = 8018
 /// client_key = "a-long-random-string"
 /// codex_base_url = "https://chatgpt.com/backend-api/codex"
+/// codex_client_version = "0.169.0"
 /// max_body_mib = 20
 /// keep_alive_secs = 15
 /// shutdown_grace_secs = 30
@@ -245,6 +289,7 @@ struct FileSettings {
     codex_home: Option<PathBuf>,
     openai_base_url: Option<String>,
     codex_base_url: Option<String>,
+    codex_client_version: Option<String>,
     auth_issuer: Option<String>,
     max_body_mib: Option<u64>,
     keep_alive_secs: Option<u64>,
@@ -402,6 +447,39 @@ mod tests {
         let set = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
         assert_eq!(set.response_store_bytes, 8 * 1024 * 1024);
         assert_eq!(set.response_store_ttl, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn the_codex_client_version_comes_from_the_flag_or_the_file_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(defaults.codex_client_version, "0.169.0");
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "codex_client_version = \"0.171.2\"\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        assert_eq!(from_file.codex_client_version, "0.171.2");
+        let flag = GlobalArgs {
+            codex_client_version: Some("0.180.0".into()),
+            ..global(dir.path())
+        };
+        let from_flag = Settings::resolve(&flag, &ServeArgs::default()).unwrap();
+        assert_eq!(from_flag.codex_client_version, "0.180.0");
+
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "codex_client_version = \"latest\"\n",
+        )
+        .unwrap();
+        let err = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("byok.toml"), "{message}");
+        assert!(
+            message.contains("`latest` is not a Codex CLI version"),
+            "{message}"
+        );
     }
 
     #[test]

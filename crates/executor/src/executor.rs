@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use byok_auth::AuthManager;
+use byok_auth::{AuthManager, CodexIdentity};
 use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
@@ -98,9 +98,10 @@ impl CodexExecutor {
         /// Where the rate-limit headers of every answer are kept.
         #[builder(into)]
         ratelimit: Option<Arc<RateLimitStore>>,
-        /// The `User-Agent` sent to the Codex backend (default: a Codex CLI one).
-        #[builder(into)]
-        user_agent: Option<String>,
+        /// Who byok says it is to the Codex backend: the official Codex CLI's originator, user
+        /// agent and version, and the installation id (default: the identity of `auth`, which
+        /// the token refresh uses too, else [`CodexIdentity::default`]).
+        identity: Option<CodexIdentity>,
         /// How reasoning summaries reach Chat clients (default `reasoning_content`).
         #[builder(default)]
         reasoning: ReasoningMode,
@@ -133,6 +134,9 @@ impl CodexExecutor {
             url.truncate(url.trim_end_matches('/').len());
             url
         };
+        let identity = identity
+            .or_else(|| auth.as_ref().map(|auth| auth.identity().clone()))
+            .unwrap_or_default();
         let upstream = match api_key.filter(|key| !key.is_empty()) {
             Some(key) => Upstream::OpenAi(OpenAiApi::new(
                 transport,
@@ -143,7 +147,7 @@ impl CodexExecutor {
                 transport,
                 auth,
                 base(DEFAULT_CODEX_BASE_URL),
-                user_agent.unwrap_or_else(default_user_agent),
+                identity,
                 store,
             )),
         };
@@ -352,16 +356,6 @@ fn path_segment(id: &str) -> Result<&str> {
             "Response with id '{id}' not found."
         )))
     }
-}
-
-/// A Codex CLI user agent, as the Codex backend expects from its clients.
-fn default_user_agent() -> String {
-    format!(
-        "codex_cli_rs/0.50.0 ({}; {}) byok/{}",
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-        env!("CARGO_PKG_VERSION")
-    )
 }
 
 /// A request byok-translate cannot translate: a 400 naming the field at fault.

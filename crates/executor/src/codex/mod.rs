@@ -10,7 +10,7 @@ mod status;
 
 use std::sync::Arc;
 
-use byok_auth::{AuthError, AuthManager};
+use byok_auth::{AuthError, AuthManager, CodexIdentity};
 use byok_store::ResponseStore;
 use byok_types::{ByokError, OAuthToken, ProviderId, Result, unix_now};
 use bytes::Bytes;
@@ -37,7 +37,8 @@ pub(crate) struct CodexBackend {
     auth: Option<Arc<AuthManager>>,
     /// Without a trailing slash.
     base_url: String,
-    user_agent: String,
+    /// Who byok says it is: the official Codex CLI (`identity.rs` of byok-auth).
+    pub(crate) identity: CodexIdentity,
     pool: AccountPool,
     /// Where served responses are kept for later references (`stored.rs`); none: not kept.
     pub(crate) store: Option<Arc<dyn ResponseStore>>,
@@ -48,14 +49,14 @@ impl CodexBackend {
         upstream: Upstream,
         auth: Option<Arc<AuthManager>>,
         base_url: String,
-        user_agent: String,
+        identity: CodexIdentity,
         store: Option<Arc<dyn ResponseStore>>,
     ) -> Self {
         Self {
             upstream,
             auth,
             base_url,
-            user_agent,
+            identity,
             pool: AccountPool::default(),
             store,
         }
@@ -184,16 +185,26 @@ impl CodexBackend {
             .await
     }
 
+    /// The headers of a `/responses` request, in the order the official client sends them
+    /// (`version` first, the identity last); `content-type` is added by the transport.
     fn codex_headers(&self, token: &OAuthToken, session: &str) -> Result<HeaderMap> {
         let bad = |what: &str| {
             ByokError::Config(format!(
                 "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
             ))
         };
+        let identity = &self.identity;
+        let mut headers = HeaderMap::new();
+        let version = HeaderValue::from_str(identity.version())
+            .map_err(|_| ByokError::Config("the Codex client version is not a header".into()))?;
+        headers.insert(HeaderName::from_static("version"), version);
+        let session =
+            HeaderValue::from_str(session).map_err(|e| ByokError::Internal(e.to_string()))?;
+        headers.insert(HeaderName::from_static("session_id"), session);
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
             .map_err(|_| bad("access token"))?;
         auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         if let Some(account_id) = &token.account_id {
             let value =
@@ -202,16 +213,12 @@ impl CodexBackend {
         } else {
             tracing::warn!("the token carries no ChatGPT account id; the backend may refuse it");
         }
-        let session =
-            HeaderValue::from_str(session).map_err(|e| ByokError::Internal(e.to_string()))?;
-        headers.insert(HeaderName::from_static("session_id"), session);
         headers.insert(
             HeaderName::from_static("originator"),
-            HeaderValue::from_static("codex_cli_rs"),
+            HeaderValue::from_static(identity.originator()),
         );
-        let agent = HeaderValue::from_str(&self.user_agent).map_err(|_| bad("user agent"))?;
+        let agent = HeaderValue::from_str(identity.user_agent()).map_err(|_| bad("user agent"))?;
         headers.insert(USER_AGENT, agent);
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         Ok(headers)
     }
 }

@@ -184,14 +184,13 @@ pub fn assert_codex_request(received: &Received, account_id: &str) {
             .unwrap()
             .starts_with("Bearer ey")
     );
-    assert_eq!(received.header("originator"), Some("codex_cli_rs"));
+    // The official client's identity (Codex CLI 0.169.0, `codex exec`).
+    assert_eq!(received.header("originator"), Some("codex_exec"));
+    assert_eq!(received.header("version"), Some("0.169.0"));
     assert_eq!(received.header("accept"), Some("text/event-stream"));
-    assert!(
-        received
-            .header("user-agent")
-            .unwrap()
-            .starts_with("codex_cli_rs/")
-    );
+    let agent = received.header("user-agent").unwrap();
+    assert!(agent.starts_with("codex_exec/0.169.0 ("), "{agent}");
+    assert!(agent.ends_with(" (codex_exec; 0.169.0)"), "{agent}");
     let session = received.header("session_id").unwrap();
     assert_eq!(uuid::Uuid::parse_str(session).unwrap().get_version_num(), 4);
 }
