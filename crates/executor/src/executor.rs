@@ -212,7 +212,7 @@ impl CodexExecutor {
             Upstream::OpenAi(api) => api.chat(req, &catalog).await,
             Upstream::Codex(codex) => {
                 let reasoning = reasoning_of(ctx)?.unwrap_or(self.reasoning);
-                codex.chat(req, &catalog, reasoning, &requested).await
+                codex.chat(ctx, req, &catalog, reasoning, &requested).await
             }
         };
         let result = result.map(|answer| self.answering_as(answer, &requested, aliased.is_some()));

@@ -10,12 +10,20 @@ use common::*;
 use serde_json::json;
 
 fn chat() -> ChatRequest {
-    ChatRequest::from_value(json!({
-        "model": "gpt-5",
-        "stream": true,
-        "messages": [{"role": "user", "content": "Hello"}]
-    }))
-    .unwrap()
+    conversation(&["Hello"])
+}
+
+/// A Chat request whose user messages are `turns` (assistant answers between them).
+fn conversation(turns: &[&str]) -> ChatRequest {
+    let mut messages = Vec::new();
+    for (n, text) in turns.iter().enumerate() {
+        if n > 0 {
+            messages.push(json!({"role": "assistant", "content": "ok"}));
+        }
+        messages.push(json!({"role": "user", "content": text}));
+    }
+    ChatRequest::from_value(json!({"model": "gpt-5", "stream": true, "messages": messages}))
+        .unwrap()
 }
 
 fn usage_limit(resets_in_seconds: u64) -> Reply {
@@ -45,14 +53,11 @@ async fn accounts_take_turns() {
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
-    for _ in 0..4 {
-        stream_text(
-            executor
-                .chat(&byok_types::RequestContext::local(), chat())
-                .await
-                .unwrap(),
-        )
-        .await;
+    // Four conversations.
+    let ctx = byok_types::RequestContext::local();
+    for n in 0..4 {
+        let request = conversation(&[&format!("Hello {n}")]);
+        stream_text(executor.chat(&ctx, request).await.unwrap()).await;
     }
 
     assert_eq!(
@@ -67,6 +72,41 @@ async fn accounts_take_turns() {
             limits.get(ProviderId::Codex, name).is_some(),
             "{name}'s limits recorded"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_conversation_stays_with_the_account_that_served_it_and_keeps_its_session() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["alice", "bob"], &issuer).await;
+    let upstream = StandIn::start(Vec::new()).await;
+    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let ctx = byok_types::RequestContext::local();
+
+    // Turn 1 of A (alice's turn), turn 1 of B (bob's), turns 2 and 3 of A: alice again.
+    for turns in [
+        &["A"][..],
+        &["B"],
+        &["A", "more"],
+        &["A", "more", "and more"],
+    ] {
+        stream_text(executor.chat(&ctx, conversation(turns)).await.unwrap()).await;
+    }
+
+    assert_eq!(
+        account_ids(&upstream),
+        ["acc-alice", "acc-bob", "acc-alice", "acc-alice"]
+    );
+    let received = upstream.received();
+    let sessions: Vec<&str> = received
+        .iter()
+        .map(|r| r.header("session-id").unwrap())
+        .collect();
+    assert_eq!(sessions[0], sessions[2]);
+    assert_eq!(sessions[0], sessions[3]);
+    assert_ne!(sessions[0], sessions[1]);
+    for (received, session) in received.iter().zip(&sessions) {
+        assert_eq!(received.body["prompt_cache_key"], *session);
     }
 }
 

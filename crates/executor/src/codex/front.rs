@@ -13,7 +13,7 @@ use byok_types::{
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{CodexBackend, Started};
+use super::{CodexBackend, Conversation, Started};
 use crate::executor::translate_error;
 use crate::stream::{Translated, broken, cut_short, idle_timeout, shaped};
 use crate::upstream_error::stream_failure;
@@ -22,6 +22,7 @@ impl CodexBackend {
     /// Answers a Chat Completions request.
     pub(crate) async fn chat(
         &self,
+        ctx: &RequestContext,
         req: ChatRequest,
         catalog: &[ModelEntry],
         reasoning: ReasoningMode,
@@ -37,7 +38,9 @@ impl CodexBackend {
             include_usage: req.include_usage(),
             tool_names: translated.tool_names,
         };
-        let response = self.send(translated.body).await?;
+        let user = chat.get("user").and_then(Value::as_str);
+        let conversation = Conversation::of(ctx, &translated.body, user);
+        let response = self.send(&conversation, translated.body).await?;
         if req.stream {
             let translator = Translated(ChatStreamTranslator::new(options).answering_as(answer_as));
             return Ok(ProviderResponse::Stream(shaped(
@@ -70,7 +73,8 @@ impl CodexBackend {
         let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
         log_notes(&translated.notes);
         let tool_names = translated.tool_names;
-        let response = self.send(translated.body).await?;
+        let conversation = Conversation::of(ctx, &translated.body, None);
+        let response = self.send(&conversation, translated.body).await?;
         if stream {
             let passthrough = ResponsesPassthrough::new(tool_names).answering_as(answer_as);
             let body = response.bytes_stream();

@@ -6,6 +6,7 @@
 mod front;
 mod hold;
 mod pool;
+mod session;
 mod status;
 
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use crate::wait::{all_resting, rest_until};
 pub(crate) use hold::Started;
 use hold::{LimitsSink, hold_back};
 use pool::{AccountPool, Turn};
+pub(crate) use session::Conversation;
+use session::{Session, Sessions, TURN_STATE};
 
 /// What a user with no credentials at all is told.
 const NO_CREDENTIALS: &str = "no credentials: sign in with `byok login` (ChatGPT account), \
@@ -40,6 +43,9 @@ pub(crate) struct CodexBackend {
     /// Who byok says it is: the official Codex CLI (`identity.rs` of byok-auth).
     pub(crate) identity: CodexIdentity,
     pool: AccountPool,
+    /// The account that served each recent conversation, and the turn states to echo.
+    /// (Boxed: two maps would make every executor as large as this part.)
+    sessions: Box<Sessions>,
     /// Where served responses are kept for later references (`stored.rs`); none: not kept.
     pub(crate) store: Option<Arc<dyn ResponseStore>>,
 }
@@ -58,6 +64,7 @@ impl CodexBackend {
             base_url,
             identity,
             pool: AccountPool::default(),
+            sessions: Box::default(),
             store,
         }
     }
@@ -72,34 +79,45 @@ impl CodexBackend {
     ///
     /// `body` must be what the backend accepts, i.e. byok-translate's Codex shaping
     /// (`chat_to_responses` with `Preset::Codex`, or `responses_for_codex`): `store: false`
-    /// and `stream: true` are set there, not here. This picks the account (the next in turn;
-    /// one at its usage limit rests and the next one serves), sets the identity and session
-    /// headers, retries what is worth retrying, and refreshes a refused token once. `Ok` is a
-    /// 2xx answer read up to its first output event ([`hold`]): a failure the backend reports
-    /// inside the stream before that is handled as the HTTP error it stands for (an overload
-    /// tried again, a usage limit resting the account, a rate limit answered 429). A refusal of
-    /// the model itself becomes a 404 that names it.
-    pub(crate) async fn send(&self, body: Value) -> Result<Started> {
+    /// and `stream: true` are set there, not here. `conversation` is the request's
+    /// conversation ([`Conversation::of`]): its session, prompt cache key and turn state go
+    /// with the body as `session.rs` says. This picks the account (the one that served the
+    /// conversation last, else the next in turn; one at its usage limit rests and the next
+    /// one serves), sets the identity and session headers, retries what is worth retrying,
+    /// and refreshes a refused token once. `Ok` is a 2xx answer read up to its first output
+    /// event ([`hold`]): a failure the backend reports inside the stream before that is
+    /// handled as the HTTP error it stands for (an overload tried again, a usage limit
+    /// resting the account, a rate limit answered 429). A refusal of the model itself becomes
+    /// a 404 that names it.
+    pub(crate) async fn send(
+        &self,
+        conversation: &Conversation,
+        mut body: Value,
+    ) -> Result<Started> {
         let model = body
             .get("model")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
         let model = model.as_str();
-        let bytes =
-            Bytes::from(serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()))?);
         let accounts = self.signed_in_accounts().await?;
         let now = unix_now();
-        let order = match self.pool.turn(&accounts, now) {
+        let mut order = match self.pool.turn(&accounts, now) {
             Turn::Serve(order) => order,
             Turn::AllResting { earliest_reset } => {
                 return Err(all_resting(None, earliest_reset, now));
             }
         };
-        let session = uuid::Uuid::new_v4().to_string();
+        self.sessions.prefer(conversation, &mut order, now);
         let mut last_limit = None;
         let mut last_refused = None;
         for account in order {
+            let session = conversation.session(&account, &self.sessions, now);
+            let filled = conversation.body_for(&mut body, &account, &self.identity);
+            let bytes = serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()));
+            // Another account derives other ids: the next try fills them in afresh.
+            filled.undo(&mut body);
+            let bytes = Bytes::from(bytes?);
             match self.send_as(&account, &session, &bytes).await {
                 Err(err @ ByokError::UsageLimit { .. }) => {
                     let until = rest_until(&err, now);
@@ -113,7 +131,10 @@ impl CodexBackend {
                     last_refused = Some(err);
                 }
                 Err(err) => return Err(model_error(err, model)),
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    self.sessions.served(conversation, &account, unix_now());
+                    return Ok(response);
+                }
             }
         }
         if let Some(err) = last_refused.filter(|_| last_limit.is_none()) {
@@ -148,7 +169,7 @@ impl CodexBackend {
 
     /// One account's try: retried as the policy says, and once more after a token refresh if
     /// the backend refused the token (401).
-    async fn send_as(&self, account: &str, session: &str, body: &Bytes) -> Result<Started> {
+    async fn send_as(&self, account: &str, session: &Session, body: &Bytes) -> Result<Started> {
         let token = self.auth()?.get_token_for(account).await?;
         match self.send_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
@@ -164,7 +185,7 @@ impl CodexBackend {
         &self,
         account: &str,
         token: &OAuthToken,
-        session: &str,
+        session: &Session,
         body: &Bytes,
     ) -> Result<Started> {
         let headers = self.codex_headers(token, session)?;
@@ -180,6 +201,9 @@ impl CodexBackend {
         let idle = self.upstream.idle_timeout;
         self.upstream
             .post_then(&url, &headers, body, sender, |response| {
+                let turn_state = response.headers().get(TURN_STATE);
+                self.sessions
+                    .keep_turn_state(session, turn_state, unix_now());
                 hold_back(response, idle, limits)
             })
             .await
@@ -187,7 +211,7 @@ impl CodexBackend {
 
     /// The headers of a `/responses` request, in the order the official client sends them
     /// (`version` first, the identity last); `content-type` is added by the transport.
-    fn codex_headers(&self, token: &OAuthToken, session: &str) -> Result<HeaderMap> {
+    fn codex_headers(&self, token: &OAuthToken, session: &Session) -> Result<HeaderMap> {
         let bad = |what: &str| {
             ByokError::Config(format!(
                 "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
@@ -198,9 +222,9 @@ impl CodexBackend {
         let version = HeaderValue::from_str(identity.version())
             .map_err(|_| ByokError::Config("the Codex client version is not a header".into()))?;
         headers.insert(HeaderName::from_static("version"), version);
-        let session =
-            HeaderValue::from_str(session).map_err(|e| ByokError::Internal(e.to_string()))?;
-        headers.insert(HeaderName::from_static("session_id"), session);
+        for (name, value) in &session.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
             .map_err(|_| bad("access token"))?;

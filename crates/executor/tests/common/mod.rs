@@ -191,6 +191,22 @@ pub fn assert_codex_request(received: &Received, account_id: &str) {
     let agent = received.header("user-agent").unwrap();
     assert!(agent.starts_with("codex_exec/0.169.0 ("), "{agent}");
     assert!(agent.ends_with(" (codex_exec; 0.169.0)"), "{agent}");
-    let session = received.header("session_id").unwrap();
-    assert_eq!(uuid::Uuid::parse_str(session).unwrap().get_version_num(), 4);
+    // One id names the session, as the official client sends it (UUIDv7).
+    assert_eq!(received.header("session_id"), None, "the 2025 header");
+    let session = received.header("session-id").expect("session-id");
+    assert_eq!(uuid::Uuid::parse_str(session).unwrap().get_version_num(), 7);
+    assert_eq!(received.header("thread-id"), Some(session));
+    assert_eq!(received.header("x-client-request-id"), Some(session));
+    assert_eq!(
+        received.header("x-codex-window-id"),
+        Some(format!("{session}:0").as_str())
+    );
+    let model = body["model"].as_str().unwrap();
+    assert_eq!(
+        received.header("x-codex-routing-hint"),
+        Some(format!("model={model}").as_str())
+    );
+    if body["prompt_cache_key"] == session {
+        assert_eq!(body["client_metadata"]["session_id"], session);
+    }
 }
