@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::cache::{AccountsCache, FileStamp};
-use super::file::env_dir;
+use super::credentials::env_dir;
 use super::files::{RefreshLock, read_optional, write_private};
 use super::{Account, TokenStore};
 use crate::AuthError;

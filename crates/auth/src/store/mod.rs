@@ -2,14 +2,14 @@
 
 mod cache;
 mod codex_cli;
-mod file;
+mod credentials;
 mod files;
 
 use async_trait::async_trait;
 use byok_types::OAuthToken;
 
 pub use codex_cli::CodexCliStore;
-pub use file::FileTokenStore;
+pub use credentials::FileTokenStore;
 pub use files::RefreshLock;
 
 use crate::AuthError;
