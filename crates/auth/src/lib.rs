@@ -6,8 +6,8 @@ mod error;
 pub mod identity;
 pub mod login;
 mod manager;
-mod oauth;
 mod store;
+mod token_endpoint;
 
 pub use config::{AuthConfig, CODEX_CLIENT_ID, DEFAULT_ISSUER, ISSUER_ENV};
 pub use error::{AuthError, RefreshRejection};

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use byok_types::{OAuthToken, Secret, unix_now};
 
-use crate::oauth;
+use crate::token_endpoint;
 use crate::{Account, AuthConfig, AuthError, TokenStore};
 
 /// Refresh when the access token expires within this many seconds.
@@ -173,7 +173,7 @@ impl AuthManager {
     /// Refreshes `account` and saves the result; the caller holds the slot's refresh lock.
     async fn refresh_locked(&self, slot: &Slot, account: Account) -> Result<OAuthToken, AuthError> {
         tracing::info!(account = %account.name, "refreshing the ChatGPT token");
-        let token = oauth::refresh(&self.config, &account.name, &account.token).await?;
+        let token = token_endpoint::refresh(&self.config, &account.name, &account.token).await?;
         self.store
             .save(&Account {
                 name: account.name,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 use tokio::time::Instant;
 
 use super::{LoginResult, browser};
-use crate::{AuthConfig, AuthError, oauth};
+use crate::{AuthConfig, AuthError, token_endpoint};
 
 /// How long a device code can be entered, as the issuer allows.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -118,7 +118,7 @@ pub async fn login(
     let interval = Duration::from_secs(code.interval).max(MIN_INTERVAL);
     let issued = poll(config, &api, &code, interval, options.timeout).await?;
     let redirect_uri = format!("{}/deviceauth/callback", config.issuer);
-    let token = oauth::exchange_code(
+    let token = token_endpoint::exchange_code(
         config,
         &issued.authorization_code,
         &redirect_uri,
@@ -201,5 +201,5 @@ async fn post_json(
         .json(&body)
         .send()
         .await
-        .map_err(|e| oauth::unreachable(url, e))
+        .map_err(|e| token_endpoint::unreachable(url, e))
 }

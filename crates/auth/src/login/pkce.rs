@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::{LoginResult, browser};
-use crate::{AuthConfig, AuthError, oauth};
+use crate::{AuthConfig, AuthError, token_endpoint};
 
 /// The ports the Codex CLI's callback server uses: 1455, else 1457.
 pub const DEFAULT_PORTS: [u16; 2] = [1455, 1457];
@@ -272,7 +272,7 @@ async fn on_callback(
     // half-way and leave the login waiting for nothing.
     let code = code.clone();
     let exchange = tokio::spawn(async move {
-        let exchanged = oauth::exchange_code(
+        let exchanged = token_endpoint::exchange_code(
             &callback.config,
             &code,
             &callback.redirect_uri,
