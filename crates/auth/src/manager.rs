@@ -139,12 +139,12 @@ impl AuthManager {
         self.refresh_locked(&slot, stored).await
     }
 
-    /// After a 401 from the backend: refresh now (single-flight; if another caller just
-    /// refreshed, return that token rather than refreshing twice).
+    /// After a 401 from the backend: refresh the token this manager handed out last, unless it
+    /// was rotated already (another caller, another process), in which case the store's token
+    /// is returned and nothing reaches the issuer. Single-flight per account.
     ///
-    /// "Just refreshed" means: the token in the store is no longer the one this manager
-    /// handed out last. [`AuthManager::refresh_rejected`] names the refused token exactly.
-    pub async fn force_refresh(&self, account: &str) -> Result<OAuthToken, AuthError> {
+    /// [`AuthManager::refresh_rejected`] names the refused token exactly.
+    pub async fn refresh_unless_rotated(&self, account: &str) -> Result<OAuthToken, AuthError> {
         let seen = match self.slot(account).cached() {
             Some(token) => token.access_token,
             None => self.load(account).await?.token.access_token,

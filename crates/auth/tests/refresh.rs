@@ -144,7 +144,7 @@ async fn concurrent_refreshes_after_a_401_reach_the_issuer_once() {
 }
 
 #[tokio::test]
-async fn force_refresh_rereads_the_store_and_reuses_another_process_rotation() {
+async fn refresh_unless_rotated_rereads_the_store_and_reuses_another_process_rotation() {
     let issuer = support::start().await;
     issuer.accept_refresh_token("rt-0");
     let dir = tempfile::tempdir().unwrap();
@@ -154,11 +154,11 @@ async fn force_refresh_rereads_the_store_and_reuses_another_process_rotation() {
     let second = AuthManager::new(store, issuer.config());
     let before = second.get_token().await.unwrap();
 
-    let rotated = first.force_refresh(NAME).await.unwrap();
+    let rotated = first.refresh_unless_rotated(NAME).await.unwrap();
     assert_eq!(issuer.refreshes(), 1);
     // The second process sees the rotation instead of sending the used refresh token again
     // (which the issuer would refuse as reused).
-    let seen = second.force_refresh(NAME).await.unwrap();
+    let seen = second.refresh_unless_rotated(NAME).await.unwrap();
     assert_eq!(seen.access_token, rotated.access_token);
     assert_ne!(seen.access_token, before.access_token);
     assert_eq!(issuer.refreshes(), 1);

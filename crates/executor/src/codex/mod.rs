@@ -174,7 +174,7 @@ impl CodexBackend {
         match self.send_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
                 tracing::info!(account, "the backend refused the token; refreshing it");
-                let token = self.auth()?.force_refresh(account).await?;
+                let token = self.auth()?.refresh_unless_rotated(account).await?;
                 self.send_with(account, &token, session, body).await
             }
             other => other,
