@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::shell::{self, cargo};
 
 /// The crates that are not published.
-const UNPUBLISHED: [&str; 3] = ["byok-e2e", "xtask", "byok-bench"];
+const UNPUBLISHED: [&str; 4] = ["byok-e2e", "xtask", "byok-bench", "byok-test-support"];
 
 /// Removes stale unpacked copies of byok's crates, then packages and verifies the crates.
 pub fn run() -> Result<(), String> {

@@ -1,8 +1,6 @@
 //! Browser (PKCE) and device-code sign-in against a stand-in issuer, driven over real HTTP
 //! the way a browser and a user would.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -10,6 +8,7 @@ use std::time::Duration;
 use byok_auth::login::device::{self, DeviceOptions, DevicePrompt};
 use byok_auth::login::pkce::{self, PkceOptions};
 use byok_auth::{AuthError, FileTokenStore, TokenStore};
+use byok_test_support::issuer as support;
 use byok_types::ByokError;
 use support::{ACCOUNT_ID, EMAIL};
 use tokio::sync::oneshot;
@@ -53,7 +52,7 @@ fn browser() -> reqwest::Client {
 
 #[tokio::test]
 async fn browser_login_round_trip_on_the_codex_cli_callback_port() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     // 1455, else 1457 as the Codex CLI does; any free port if both are taken on this machine.
     let (url, login) = start_login(issuer.config(), options(vec![1455, 1457, 0])).await;
     let params = query(&url);
@@ -90,7 +89,7 @@ async fn browser_login_round_trip_on_the_codex_cli_callback_port() {
 
 #[tokio::test]
 async fn a_taken_callback_port_falls_back_to_the_next_one() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port();
     let (url, login) = start_login(issuer.config(), options(vec![taken_port, 0])).await;
@@ -103,7 +102,7 @@ async fn a_taken_callback_port_falls_back_to_the_next_one() {
 
 #[tokio::test]
 async fn every_callback_port_taken_is_a_clear_error() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let err = pkce::login(&issuer.config(), &options(vec![port]), |_| {})
@@ -115,7 +114,7 @@ async fn every_callback_port_taken_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_callback_with_the_wrong_state_gets_400_and_no_token() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let (url, login) = start_login(issuer.config(), options(vec![0])).await;
     let callback = query(&url)["redirect_uri"].clone();
 
@@ -140,7 +139,7 @@ async fn a_callback_with_the_wrong_state_gets_400_and_no_token() {
 
 #[tokio::test]
 async fn a_declined_sign_in_shows_a_failure_page_and_ends_the_login() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let (url, login) = start_login(issuer.config(), options(vec![0])).await;
     let params = query(&url);
 
@@ -160,7 +159,7 @@ async fn a_declined_sign_in_shows_a_failure_page_and_ends_the_login() {
 
 #[tokio::test]
 async fn a_login_nobody_completes_times_out_with_advice() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let mut opts = options(vec![0]);
     opts.timeout = Duration::from_millis(200);
     let err = pkce::login(&issuer.config(), &opts, |_| {})
@@ -173,8 +172,8 @@ async fn a_login_nobody_completes_times_out_with_advice() {
 
 #[tokio::test]
 async fn device_login_polls_while_pending_then_exchanges_the_code() {
-    let issuer = support::start().await;
-    issuer.issuer.pending_polls.store(3, Ordering::SeqCst);
+    let issuer = support::Issuer::start().await;
+    issuer.state.pending_polls.store(3, Ordering::SeqCst);
     let mut shown = None;
     let opts = DeviceOptions::builder()
         .open_browser(false)
@@ -193,7 +192,7 @@ async fn device_login_polls_while_pending_then_exchanges_the_code() {
     );
     assert_eq!(prompt.user_code, "ABCD-1234");
     assert!(prompt.to_string().contains("ABCD-1234"));
-    assert_eq!(issuer.issuer.polls.load(Ordering::SeqCst), 4);
+    assert_eq!(issuer.state.polls.load(Ordering::SeqCst), 4);
     // The stand-in only accepts the code with redirect {issuer}/deviceauth/callback.
     assert_eq!(issuer.exchanges(), 1);
     assert_eq!(signed_in.account_name(), EMAIL);
@@ -202,9 +201,9 @@ async fn device_login_polls_while_pending_then_exchanges_the_code() {
 
 #[tokio::test]
 async fn a_device_code_never_entered_expires_with_advice() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer
-        .issuer
+        .state
         .pending_polls
         .store(usize::MAX, Ordering::SeqCst);
     let opts = DeviceOptions::builder()
@@ -221,7 +220,7 @@ async fn a_device_code_never_entered_expires_with_advice() {
 
 #[tokio::test]
 async fn a_code_the_issuer_refuses_shows_a_failure_page_and_fails_the_login() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let (url, login) = start_login(issuer.config(), options(vec![0])).await;
     let params = query(&url);
 
@@ -246,7 +245,7 @@ async fn a_code_the_issuer_refuses_shows_a_failure_page_and_fails_the_login() {
 
 #[tokio::test]
 async fn an_issuer_without_device_login_says_to_use_the_browser() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     // Nothing is served under this prefix: the usercode endpoint answers 404.
     let config = issuer
         .config()

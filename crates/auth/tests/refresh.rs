@@ -1,8 +1,6 @@
 //! `AuthManager` against a stand-in issuer: refresh when due, single-flight, rotation written
 //! back to both store kinds, and the errors a user sees.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -10,6 +8,7 @@ use std::sync::Arc;
 use byok_auth::{
     Account, AuthError, AuthManager, CodexCliStore, FileTokenStore, RefreshRejection, TokenStore,
 };
+use byok_test_support::issuer as support;
 use byok_types::{ByokError, OAuthToken, Secret};
 use serde_json::{Value, json};
 use support::{ACCOUNT_ID, access_token, id_token, now};
@@ -50,7 +49,7 @@ fn read_json(path: &Path) -> Value {
 
 #[tokio::test]
 async fn a_valid_token_is_returned_without_asking_the_issuer() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let stored = token("valid", now() + 3600, "rt-0");
     let store = file_store_with(dir.path(), stored.clone()).await;
@@ -64,7 +63,7 @@ async fn a_valid_token_is_returned_without_asking_the_issuer() {
 
 #[tokio::test]
 async fn a_token_expiring_within_five_minutes_is_refreshed_and_saved_with_mode_0600() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-0");
     let dir = tempfile::tempdir().unwrap();
     let old = token("old", now() + 120, "rt-0");
@@ -78,7 +77,7 @@ async fn a_token_expiring_within_five_minutes_is_refreshed_and_saved_with_mode_0
     assert_eq!(issuer.refreshes(), 1);
     // The refresh is a JSON request with exactly the Codex CLI's fields.
     let body = issuer
-        .issuer
+        .state
         .last_refresh_body
         .lock()
         .unwrap()
@@ -101,7 +100,7 @@ async fn got_again(auth: &AuthManager) -> OAuthToken {
 
 #[tokio::test]
 async fn fifty_concurrent_callers_cause_exactly_one_refresh() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-0");
     let dir = tempfile::tempdir().unwrap();
     let store = file_store_with(dir.path(), token("expired", now() - 10, "rt-0")).await;
@@ -123,7 +122,7 @@ async fn fifty_concurrent_callers_cause_exactly_one_refresh() {
 
 #[tokio::test]
 async fn concurrent_refreshes_after_a_401_reach_the_issuer_once() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-0");
     let dir = tempfile::tempdir().unwrap();
     let store = file_store_with(dir.path(), token("valid", now() + 3600, "rt-0")).await;
@@ -145,7 +144,7 @@ async fn concurrent_refreshes_after_a_401_reach_the_issuer_once() {
 
 #[tokio::test]
 async fn refresh_unless_rotated_rereads_the_store_and_reuses_another_process_rotation() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-0");
     let dir = tempfile::tempdir().unwrap();
     let store = file_store_with(dir.path(), token("valid", now() + 3600, "rt-0")).await;
@@ -166,7 +165,7 @@ async fn refresh_unless_rotated_rereads_the_store_and_reuses_another_process_rot
 
 #[tokio::test]
 async fn rotation_is_written_back_to_the_codex_cli_auth_json_in_its_format() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-codex");
     let home = tempfile::tempdir().unwrap();
     let path = home.path().join("auth.json");
@@ -205,7 +204,7 @@ async fn rotation_is_written_back_to_the_codex_cli_auth_json_in_its_format() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_tells_the_user_to_sign_in_again() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     // Another program already used rt-0: the issuer now only accepts its successor.
     issuer.accept_refresh_token("rt-1");
     let dir = tempfile::tempdir().unwrap();
@@ -257,7 +256,7 @@ async fn expired_invalidated_and_401_refreshes_also_mean_sign_in_again() {
         ),
     ];
     for (status, body, want) in cases {
-        let issuer = support::start().await;
+        let issuer = support::Issuer::start().await;
         issuer.fail_refreshes(status, body);
         let dir = tempfile::tempdir().unwrap();
         let store = file_store_with(dir.path(), token("expired", now() - 1, "rt-0")).await;
@@ -271,7 +270,7 @@ async fn expired_invalidated_and_401_refreshes_also_mean_sign_in_again() {
 
 #[tokio::test]
 async fn an_issuer_error_is_not_mistaken_for_an_ended_sign_in() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.fail_refreshes(503, json!({"error": "temporarily_unavailable"}));
     let dir = tempfile::tempdir().unwrap();
     let store = file_store_with(dir.path(), token("expired", now() - 1, "rt-0")).await;
@@ -306,7 +305,7 @@ async fn an_unreachable_issuer_is_reported_as_such() {
 
 #[tokio::test]
 async fn a_corrupt_credentials_file_is_an_error_naming_it_and_is_left_untouched() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("credentials.json");
     std::fs::write(&path, "{\"providers\": {\"codex\": ").unwrap();
@@ -331,7 +330,7 @@ async fn a_corrupt_credentials_file_is_an_error_naming_it_and_is_left_untouched(
 
 #[tokio::test]
 async fn nobody_signed_in_and_unknown_accounts_say_how_to_sign_in() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let auth = AuthManager::new(Arc::new(FileTokenStore::new(dir.path())), issuer.config());
 
@@ -348,7 +347,7 @@ async fn two_processes_refresh_once(
     store: impl Fn() -> Arc<dyn TokenStore>,
     account: &str,
 ) -> usize {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     issuer.accept_refresh_token("rt-0");
     let processes = [
         Arc::new(AuthManager::new(store(), issuer.config())),

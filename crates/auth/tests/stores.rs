@@ -1,13 +1,12 @@
 //! The two token stores as `byok login`, `status`, `logout` and `import-codex-cli` use them.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 
 use byok_auth::{
     Account, AuthError, AuthManager, CodexCliStore, FileTokenStore, TokenStore, import_codex_cli,
 };
+use byok_test_support::issuer as support;
 use byok_types::{OAuthToken, ProviderId, Secret};
 use serde_json::json;
 use support::{ACCOUNT_ID, EMAIL, access_token, id_token, now};
@@ -28,7 +27,7 @@ fn account(name: &str, tag: &str) -> Account {
 
 #[tokio::test]
 async fn several_accounts_one_active_first_in_every_listing() {
-    let issuer = support::start().await;
+    let issuer = support::Issuer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FileTokenStore::new(dir.path()));
     for (name, tag) in [("work", "w"), ("home", "h"), ("alt", "a")] {

@@ -1,13 +1,15 @@
-//! Stand-in upstreams on 127.0.0.1 for the executor's tests: a Codex / OpenAI upstream that
-//! replays the recorded streams (with their recorded headers) and misbehaves on demand, and an
-//! OAuth issuer that answers refreshes.
+//! Stand-ins on 127.0.0.1 for the executor's tests: a Codex / OpenAI upstream that replays the
+//! recorded streams (with their recorded headers) and misbehaves on demand, and the OAuth issuer
+//! of byok-test-support that answers refreshes.
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
-mod issuer;
 mod upstream;
 
-pub use issuer::*;
+/// The stand-in issuer and signed-in accounts are byok-test-support's, shared by every crate's
+/// tests. (Not every test binary uses every name.)
+#[allow(unused_imports)]
+pub use byok_test_support::issuer::{Issuer, SignedIn, now as unix_now, signed_in};
 pub use upstream::*;
 
 use std::sync::Arc;
