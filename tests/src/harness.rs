@@ -14,6 +14,11 @@ use tokio::sync::oneshot;
 
 use crate::StandIn;
 
+/// The ChatGPT account id of the account [`Byok::sign_in`] saves.
+pub const ACCOUNT_ID: &str = "acc-e2e";
+/// Its refresh token, which the stand-in's issuer accepts (once: it rotates).
+pub const REFRESH_TOKEN: &str = "rt-0";
+
 /// An unsigned JWT with the claims byok reads, expiring `expires_in` seconds from now
 /// (negative: already expired).
 pub fn fake_jwt(email: &str, account_id: &str, expires_in: i64) -> String {
@@ -51,7 +56,7 @@ impl Byok {
         settings.port = 0;
         settings.codex_base_url = Some(standin.codex_base_url());
         settings.openai_base_url = Some(standin.url.clone());
-        settings.auth_issuer = Some(standin.url.clone());
+        settings.auth_issuer = Some(standin.issuer_url());
         settings.upstream_idle_timeout = Some(Duration::from_secs(30));
         settings
     }
@@ -67,15 +72,15 @@ impl Byok {
     /// Saves the account `me@example.com` in the byok home `dir`, as `byok login` does, with
     /// an access token expiring `expires_in` seconds from now.
     pub async fn sign_in(dir: &std::path::Path, expires_in: i64) {
-        let jwt = fake_jwt("me@example.com", "acc-e2e", expires_in);
+        let jwt = fake_jwt("me@example.com", ACCOUNT_ID, expires_in);
         let account = Account {
             name: "me@example.com".into(),
             token: OAuthToken {
                 access_token: Secret::new(jwt.clone()),
-                refresh_token: Secret::new("rt-0"),
+                refresh_token: Secret::new(REFRESH_TOKEN),
                 id_token: Secret::new(jwt),
                 expires_at: Some(unix_now() + expires_in),
-                account_id: Some("acc-e2e".into()),
+                account_id: Some(ACCOUNT_ID.into()),
                 last_refresh: Some(unix_now()),
             },
         };

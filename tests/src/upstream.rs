@@ -1,5 +1,6 @@
-//! A stand-in for the Codex backend and the ChatGPT issuer, on 127.0.0.1, that replays
-//! recorded streams and misbehaves on demand. It keeps every request it received.
+//! A stand-in for the Codex backend, on 127.0.0.1, that replays recorded streams and misbehaves
+//! on demand, with the ChatGPT issuer of byok-test-support beside it. It keeps every request it
+//! received.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use byok_test_support::issuer::Issuer;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -68,7 +70,6 @@ pub struct Received {
 struct Shared {
     reply: Mutex<Reply>,
     received: Mutex<Vec<Received>>,
-    refreshes: AtomicUsize,
     /// Whether each answer gets a response id of its own (see [`StandIn::number_responses`]).
     numbered: AtomicBool,
     /// How many Codex answers were streamed.
@@ -82,6 +83,9 @@ pub struct StandIn {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     shared: Arc<Shared>,
+    /// The issuer byok signs in and refreshes at, which knows the account of
+    /// [`Byok::sign_in`](crate::harness::Byok::sign_in).
+    issuer: Issuer,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -97,14 +101,12 @@ impl StandIn {
         let shared = Arc::new(Shared {
             reply: Mutex::new(reply),
             received: Mutex::new(Vec::new()),
-            refreshes: AtomicUsize::new(0),
             numbered: AtomicBool::new(false),
             answers: AtomicUsize::new(0),
             bodies_ended: watch::channel(0).0,
         });
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
-            .route("/oauth/token", post(issuer_token))
             .route("/v1/chat/completions", post(openai_chat))
             .route(
                 "/v1/responses/{*rest}",
@@ -118,7 +120,19 @@ impl StandIn {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
-        Self { url, shared, task }
+        let issuer = Issuer::start().await;
+        issuer.accept_refresh_token_of(crate::harness::ACCOUNT_ID, crate::harness::REFRESH_TOKEN);
+        Self {
+            url,
+            shared,
+            issuer,
+            task,
+        }
+    }
+
+    /// The issuer's address, for byok's `auth_issuer`.
+    pub fn issuer_url(&self) -> String {
+        self.issuer.url.clone()
     }
 
     /// The Codex base URL to give byok.
@@ -147,7 +161,7 @@ impl StandIn {
 
     /// How many refresh requests reached the issuer.
     pub fn refreshes(&self) -> usize {
-        self.shared.refreshes.load(Ordering::SeqCst)
+        self.issuer.refreshes()
     }
 
     /// A watch on the number of response bodies that ended, to see a connection close.
@@ -378,16 +392,3 @@ pub const OPENAI_NOT_FOUND: &str = "Response with id 'resp_standin' not found.";
 
 /// What the stand-in OpenAI API answers.
 pub const OPENAI_ANSWER: &str = "an answer from the OpenAI API";
-
-/// The issuer's token endpoint: every refresh gets fresh tokens.
-async fn issuer_token(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
-    let n = shared.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
-    let jwt = crate::harness::fake_jwt("me@example.com", "acc-e2e", 3600);
-    axum::Json(json!({
-        "access_token": jwt,
-        "id_token": jwt,
-        "refresh_token": format!("rt-{n}"),
-        "expires_in": 3600,
-        "token_type": "Bearer",
-    }))
-}
