@@ -107,3 +107,38 @@ async fn metrics_sit_behind_the_client_key() {
     assert_eq!(with_key.status(), 200);
     byok.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn metrics_count_upstream_errors_retries_and_refreshes() {
+    let standin = StandIn::start(Reply::Status(503)).await;
+    // An expired token: the first request refreshes it at the issuer.
+    let home = Byok::home_signed_in(-10).await;
+    let settings = Byok::settings(&home, &standin);
+    let byok = Byok::start(home, settings).await;
+    let body = json!({"model": "gpt-5", "messages": [{"role": "user", "content": "Say hi"}]});
+    let failed = byok.post("/v1/chat/completions", &body).await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+
+    let text = byok.get("/metrics").await.text().await.unwrap();
+    // Three tries in all: three 503s, two of them retries.
+    assert_eq!(
+        sample(
+            &text,
+            "byok_upstream_errors_total{provider=\"codex\",status=\"503\"}"
+        ),
+        Some(3),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "byok_upstream_retries_total{provider=\"codex\"}"),
+        Some(2),
+        "{text}"
+    );
+    assert_eq!(standin.refreshes(), 1);
+    assert_eq!(
+        sample(&text, "byok_token_refreshes_total{outcome=\"ok\"}"),
+        Some(1),
+        "{text}"
+    );
+    byok.stop().await.unwrap();
+}

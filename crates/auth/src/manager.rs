@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use byok_types::{OAuthToken, Secret, unix_now};
+use byok_types::{Metrics, OAuthToken, RefreshLabels, Secret, unix_now};
 
 use crate::token_endpoint;
 use crate::{Account, AuthConfig, AuthError, TokenStore};
@@ -38,6 +38,8 @@ pub struct AuthManager {
     store: Arc<dyn TokenStore>,
     config: AuthConfig,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Where refreshes are counted, if anywhere.
+    metrics: Option<Metrics>,
 }
 
 /// Per-account state: the last token seen, and the lock that makes refreshes single-flight.
@@ -86,7 +88,15 @@ impl AuthManager {
             store,
             config,
             slots: Mutex::new(HashMap::new()),
+            metrics: None,
         }
+    }
+
+    /// The same manager, counting its token refreshes (`ok` or `failed`) in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The store the tokens come from.
@@ -173,7 +183,15 @@ impl AuthManager {
     /// Refreshes `account` and saves the result; the caller holds the slot's refresh lock.
     async fn refresh_locked(&self, slot: &Slot, account: Account) -> Result<OAuthToken, AuthError> {
         tracing::info!(account = %account.name, "refreshing the ChatGPT token");
-        let token = token_endpoint::refresh(&self.config, &account.name, &account.token).await?;
+        let refreshed = token_endpoint::refresh(&self.config, &account.name, &account.token).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = if refreshed.is_ok() { "ok" } else { "failed" };
+            metrics
+                .refreshes
+                .get_or_create(&RefreshLabels { outcome })
+                .inc();
+        }
+        let token = refreshed?;
         self.store
             .save(&Account {
                 name: account.name,

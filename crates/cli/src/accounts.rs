@@ -108,7 +108,8 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<(), CliErr
 /// `byok models`: the model ids `byok serve` accepts with the current credentials.
 pub async fn models(settings: &Settings) -> Result<(), CliError> {
     let credentials = Credentials::find(settings).await?;
-    let executor = credentials.executor(settings, Arc::new(RateLimitStore::default()))?;
+    let ratelimits = Arc::new(RateLimitStore::default());
+    let executor = credentials.executor(settings, ratelimits, &byok_types::Metrics::default())?;
     eprintln!("Credentials: {credentials}\nModels `byok serve` accepts:");
     for id in executor.supported_models() {
         println!("{id}");

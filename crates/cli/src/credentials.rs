@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use byok_auth::{AuthError, AuthManager, CodexCliStore, FileTokenStore, TokenStore};
 use byok_executor::{CodexExecutor, ProviderHttp};
-use byok_types::{RateLimitStore, Secret};
+use byok_types::{Metrics, RateLimitStore, Secret};
 
 use crate::{CliError, Settings};
 
@@ -118,6 +118,7 @@ impl Credentials {
         &self,
         settings: &Settings,
         ratelimit: Arc<RateLimitStore>,
+        metrics: &Metrics,
     ) -> Result<CodexExecutor, CliError> {
         let http = ProviderHttp::new()?;
         let auth_config =
@@ -128,13 +129,17 @@ impl Credentials {
         };
         Ok(CodexExecutor::builder()
             .http(http)
-            .auth(AuthManager::new(self.token_store(settings), auth_config))
+            .auth(
+                AuthManager::new(self.token_store(settings), auth_config)
+                    .with_metrics(metrics.clone()),
+            )
             .maybe_api_key(self.api_key())
             .maybe_base_url(base_url)
             .ratelimit(ratelimit)
             .maybe_idle_timeout(settings.upstream_idle_timeout)
             .reasoning(settings.reasoning.into())
             .aliases(settings.aliases.clone())
+            .metrics(metrics.clone())
             .maybe_store(response_store(settings))
             .build())
     }

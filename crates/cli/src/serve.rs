@@ -49,7 +49,9 @@ pub async fn run(
 ) -> Result<(), CliError> {
     let credentials = Credentials::find(&settings).await?;
     let ratelimits = Arc::new(RateLimitStore::default());
-    let executor = credentials.executor(&settings, Arc::clone(&ratelimits))?;
+    // One registry for the server and the executor: one `GET /metrics` shows both.
+    let metrics = Metrics::default();
+    let executor = credentials.executor(&settings, Arc::clone(&ratelimits), &metrics)?;
     let addr = listener.local_addr().map_err(|e| CliError::Listen {
         addr: format!("{}:{}", settings.host, settings.port),
         detail: e.to_string(),
@@ -61,7 +63,6 @@ pub async fn run(
         Arc::clone(&ratelimits),
     ));
     let executor: Arc<dyn ProviderExecutor> = Arc::new(executor);
-    let metrics = Metrics::default();
     let config = settings.server_config(&metrics);
     let served = byok_server::serve(listener, config, executor, shutdown).await;
     saver.abort();

@@ -8,8 +8,8 @@ use byok_auth::{AuthManager, CodexIdentity};
 use byok_store::ResponseStore;
 use byok_translate::ReasoningMode;
 use byok_types::{
-    ByokError, ChatRequest, ProviderExecutor, ProviderId, ProviderResponse, ProviderStatus,
-    RateLimitStore, RequestContext, Result, Secret,
+    ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
+    ProviderStatus, RateLimitStore, RequestContext, Result, Secret,
 };
 use serde_json::Value;
 
@@ -122,12 +122,17 @@ impl CodexExecutor {
         /// How requests that failed before their first byte are retried (3 tries).
         #[builder(default)]
         retry: RetryPolicy,
+        /// Where upstream errors and retries are counted (share the server's, so that one
+        /// `GET /metrics` shows them).
+        #[builder(into)]
+        metrics: Option<Metrics>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
             ratelimit,
             idle_timeout,
             retry,
+            metrics,
         };
         let base = |default: &str| {
             let mut url = base_url.unwrap_or_else(|| default.to_owned());

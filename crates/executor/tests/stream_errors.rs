@@ -51,6 +51,12 @@ fn fails_after_output(code: &str, message: &str) -> Reply {
 
 const OVERLOADED: &str = "Our servers are currently overloaded. Please try again later.";
 
+/// A recording as a client asking for `gpt-5` gets it: byte for byte, but for the dated model
+/// name of its lifecycle events, which answers report as the client asked.
+fn answered_as_asked(name: &str) -> String {
+    fixture(name).replace(r#""model":"gpt-5-2025-08-07""#, r#""model":"gpt-5""#)
+}
+
 fn responses_body(stream: bool) -> Value {
     json!({"model": "gpt-5", "stream": stream, "input": "Hello"})
 }
@@ -77,7 +83,7 @@ async fn an_overload_before_output_is_tried_again_and_the_client_sees_one_answer
     .await;
 
     // The failed try's lifecycle events never reached the client: its stream is the retry's.
-    assert_eq!(sse, fixture("text"));
+    assert_eq!(sse, answered_as_asked("text"));
     assert_eq!(sse.matches("event: response.created").count(), 1);
     assert!(!sse.contains("resp_failed"));
 
@@ -351,7 +357,7 @@ async fn the_answer_ends_at_the_terminal_event_though_the_upstream_lingers() {
         .await
     })
     .await;
-    assert_eq!(sse, fixture("text"));
+    assert_eq!(sse, answered_as_asked("text"));
 
     // And the lingering connections were let go.
     or_hang(async {

@@ -123,6 +123,41 @@ fn crlf_line_endings_translate_like_lf() {
 }
 
 #[test]
+fn answering_as_the_asked_model_changes_only_the_model_at_every_split() {
+    for name in FIXTURES {
+        let stream = short_instructions(&fixture(name));
+        let passthrough =
+            || ResponsesPassthrough::new(ToolNameMap::default()).answering_as("gpt-5");
+        let whole = run(&mut passthrough(), [&stream[..]]).0;
+        if !name.ends_with("-empty-output") {
+            // Byte for byte the recording, the lifecycle events' dated model name aside.
+            let expected = String::from_utf8(stream.clone())
+                .unwrap()
+                .replace(r#""model":"gpt-5-2025-08-07""#, r#""model":"gpt-5""#);
+            assert!(
+                whole == expected.as_bytes(),
+                "{name}: only the model changed"
+            );
+        }
+        let lifecycle = common::events(&whole)
+            .into_iter()
+            .filter_map(|event| event.get("response").map(|r| r["model"].clone()))
+            .collect::<Vec<_>>();
+        assert!(lifecycle.len() >= 3, "{name}");
+        assert!(
+            lifecycle.iter().all(|m| m == "gpt-5"),
+            "{name}: {lifecycle:?}"
+        );
+        for at in split_points(&stream, 200) {
+            assert!(
+                split_at(&mut passthrough(), &stream, at) == whole,
+                "{name}: split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_other_translators_do_not_depend_on_splits_either() {
     for name in FIXTURES {
         let stream = short_instructions(&fixture(name));

@@ -10,7 +10,7 @@ mod send;
 use std::sync::Arc;
 use std::time::Duration;
 
-use byok_types::{ByokError, RateLimitStore, Result, error_chain};
+use byok_types::{ByokError, Metrics, RateLimitStore, Result, error_chain};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use http_body_util::{BodyDataStream, BodyExt};
@@ -33,6 +33,8 @@ pub(crate) struct Upstream {
     /// For the answer's head and between two chunks of a stream.
     pub(crate) idle_timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// Where failed answers and retries are counted, if anywhere.
+    pub(crate) metrics: Option<Metrics>,
 }
 
 /// How long to wait for a TCP + TLS connection before calling the upstream unreachable.

@@ -1,7 +1,7 @@
 //! One POST to an upstream: sent, timed, its rate-limit headers recorded, failures classified,
 //! retried as the policy says.
 
-use byok_types::{ByokError, ProviderId, Result};
+use byok_types::{ByokError, Metrics, ProviderId, ProviderLabels, Result, UpstreamLabels};
 use bytes::Bytes;
 use hyper::header::HeaderMap;
 
@@ -49,14 +49,50 @@ impl Upstream {
         F: Fn(UpstreamResponse) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        let mut tries = 0_u32;
         self.retry
-            .run(|| async {
-                let response = self
-                    .post_once(url, headers.clone(), body.clone(), sender)
-                    .await?;
-                then(response).await
+            .run(|| {
+                tries += 1;
+                if tries > 1 {
+                    self.count(|m| {
+                        m.upstream_retries
+                            .get_or_create(&ProviderLabels {
+                                provider: sender.provider.as_str().to_owned(),
+                            })
+                            .inc();
+                    });
+                }
+                async {
+                    let response = self
+                        .post_once(url, headers.clone(), body.clone(), sender)
+                        .await?;
+                    let answer = then(response).await;
+                    if let Err(err) = &answer {
+                        // A failure the backend reported inside its 200 stream.
+                        self.count_failure(sender, err.status());
+                    }
+                    answer
+                }
             })
             .await
+    }
+
+    /// Counts a failed try: its status, 0 when no answer came.
+    fn count_failure(&self, sender: Sender<'_>, status: u16) {
+        self.count(|m| {
+            m.upstream_errors
+                .get_or_create(&UpstreamLabels {
+                    provider: sender.provider.as_str().to_owned(),
+                    status,
+                })
+                .inc();
+        });
+    }
+
+    fn count(&self, record: impl FnOnce(&Metrics)) {
+        if let Some(metrics) = &self.metrics {
+            record(metrics);
+        }
     }
 
     /// POSTs `body` (JSON) to `url` once. `Ok` only for a 2xx answer, whose body is not read
@@ -71,8 +107,12 @@ impl Upstream {
         let request = self.http.transport().post_json(url, headers, body);
         let response = match tokio::time::timeout(self.idle_timeout, request).await {
             Ok(Ok(response)) => response,
-            Ok(Err(err)) => return Err(err),
+            Ok(Err(err)) => {
+                self.count_failure(sender, 0);
+                return Err(err);
+            }
             Err(_) => {
+                self.count_failure(sender, 0);
                 return Err(ByokError::Timeout(format!(
                     "the upstream did not answer within {} ms",
                     self.idle_timeout.as_millis()
@@ -94,6 +134,7 @@ impl Upstream {
         if response.status().is_success() {
             return Ok(response);
         }
+        self.count_failure(sender, status);
         let headers = response.headers().clone();
         let body = self.read_error_body(response).await;
         Err(upstream_error(status, &headers, body))

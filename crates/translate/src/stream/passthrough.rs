@@ -164,13 +164,13 @@ struct Kept {
     previous_response_id: Option<String>,
 }
 
-/// The lifecycle fields a cut-off event repeats.
+/// The lifecycle fields a cut-off event repeats (and the model, where it lies in the event).
 #[derive(Deserialize)]
-struct Head {
+struct Head<'a> {
     #[serde(default)]
     id: Value,
-    #[serde(default)]
-    model: Value,
+    #[serde(borrow, default)]
+    model: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     created_at: Value,
 }
@@ -189,7 +189,8 @@ impl Pass {
         }
         self.output.event(&parsed);
         self.last_sequence = parsed.sequence_number.or(self.last_sequence);
-        let other_model = self.learn_head(&parsed);
+        // Where this event's `response.model` lies in its data, when it must be rewritten.
+        let other_model = self.learn_head(&parsed, event.data);
         match &*parsed.kind {
             "response.completed" | "response.incomplete" => {
                 // The terminal event comes once: parsing its response again costs little.
@@ -211,7 +212,7 @@ impl Pass {
                 let empty = parsed
                     .response
                     .is_some_and(|raw| has_empty_output(raw.get()));
-                if empty || !self.names.is_empty() || self.stored.is_some() || other_model {
+                if empty || !self.names.is_empty() || self.stored.is_some() {
                     let edited = self.rewrite(event, out, |pass, value| {
                         if let Some(response) = value.get_mut("response") {
                             pass.mark_model(response);
@@ -234,7 +235,7 @@ impl Pass {
                 }
             }
             "response.created" | "response.in_progress" | "response.queued"
-                if self.stored.is_some() || other_model =>
+                if self.stored.is_some() =>
             {
                 self.rewrite(event, out, |pass, value| {
                     if let Some(response) = value.get_mut("response") {
@@ -248,14 +249,6 @@ impl Pass {
                 self.state = StreamState::Failed {
                     message: parsed.failure().0,
                 };
-                if other_model {
-                    self.rewrite(event, out, |pass, value| {
-                        if let Some(response) = value.get_mut("response") {
-                            pass.mark_model(response);
-                        }
-                    });
-                    return;
-                }
             }
             "response.output_item.added" | "response.output_item.done"
                 if !self.names.is_empty() =>
@@ -269,33 +262,58 @@ impl Pass {
             }
             _ => {}
         }
-        out.extend_from_slice(event.raw);
+        match other_model {
+            Some(at) => self.splice_model(event, at, out),
+            None => out.extend_from_slice(event.raw),
+        }
     }
 
-    /// Keeps the first lifecycle event's head (for a cut-off event); whether this event's
-    /// `response.model` is not the one to answer as (then it is rewritten).
-    fn learn_head(&mut self, parsed: &RawEvent<'_>) -> bool {
-        if self.head.is_some() && self.model.is_none() {
-            return false;
-        }
-        let Some(head) = parsed
-            .response
-            .and_then(|raw| serde_json::from_str::<Head>(raw.get()).ok())
-        else {
-            return false;
+    /// Passes `event` on with the model in `at` (a range of its data) replaced by the one to
+    /// answer as: the bytes around it copied as they are (cheaper than re-serialising an 11 KB
+    /// lifecycle event), or the whole event rewritten when its data is not one line of it.
+    fn splice_model(&self, event: &SseEvent<'_>, at: std::ops::Range<usize>, out: &mut Vec<u8>) {
+        let (raw, data) = (event.raw.as_ptr() as usize, event.data.as_ptr() as usize);
+        let in_raw = data >= raw && data + event.data.len() <= raw + event.raw.len();
+        let Some(model) = self.model.as_deref().filter(|_| in_raw) else {
+            self.rewrite(event, out, |pass, value| {
+                if let Some(response) = value.get_mut("response") {
+                    pass.mark_model(response);
+                }
+            });
+            return;
         };
-        let other_model = self
-            .model
-            .as_deref()
-            .is_some_and(|model| head.model.as_str() != Some(model));
+        let offset = data - raw;
+        out.extend_from_slice(&event.raw[..offset + at.start]);
+        super::chunk::write_str(out, model);
+        out.extend_from_slice(&event.raw[offset + at.end..]);
+    }
+
+    /// Keeps the first lifecycle event's head (for a cut-off event); where this event's
+    /// `response.model` lies in `data` when it is not the one to answer as.
+    fn learn_head(&mut self, parsed: &RawEvent<'_>, data: &[u8]) -> Option<std::ops::Range<usize>> {
+        if self.head.is_some() && self.model.is_none() {
+            return None;
+        }
+        let head = parsed
+            .response
+            .and_then(|raw| serde_json::from_str::<Head<'_>>(raw.get()).ok())?;
+        let upstream_model = head.model.map(serde_json::value::RawValue::get);
         if self.head.is_none() {
-            let model = self
-                .model
-                .as_ref()
-                .map_or(head.model, |m| m.as_str().into());
+            let model = match (&self.model, upstream_model) {
+                (Some(model), _) => Value::from(model.as_str()),
+                (None, Some(raw)) => serde_json::from_str(raw).unwrap_or_default(),
+                (None, None) => Value::Null,
+            };
             self.head = Some(json!({"id": head.id, "model": model, "created_at": head.created_at}));
         }
-        other_model
+        let wanted = self.model.as_deref()?;
+        let raw = upstream_model?;
+        if serde_json::from_str::<&str>(raw).ok() == Some(wanted) {
+            return None;
+        }
+        // `raw` borrows from `data`: its place there is where the model is written.
+        let start = (raw.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+        (start + raw.len() <= data.len()).then_some(start..start + raw.len())
     }
 
     /// Re-emits an event after `change` edits its JSON; the edited event, if it was JSON.
