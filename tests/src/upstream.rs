@@ -113,13 +113,7 @@ impl StandIn {
                 axum::routing::get(openai_stored).delete(openai_stored),
             )
             .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the stand-in");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let (url, task) = byok_test_support::serve(app).await;
         let issuer = Issuer::start().await;
         issuer.accept_refresh_token_of(crate::harness::ACCOUNT_ID, crate::harness::REFRESH_TOKEN);
         Self {

@@ -112,10 +112,8 @@ impl Issuer {
             .route("/api/accounts/deviceauth/usercode", post(usercode))
             .route("/api/accounts/deviceauth/token", post(device_token))
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (url, _serving) = crate::serve(app).await;
         url.clone_into(&mut lock(&state.url));
-        tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, state }
     }
 

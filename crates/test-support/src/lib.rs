@@ -5,8 +5,30 @@
 //! * [`issuer`]: the ChatGPT issuer (`auth.openai.com`): PKCE code exchange, device codes,
 //!   refresh with rotating refresh tokens, for one account or several, failures on demand.
 //!
+//! * [`serve`]: a stand-in's router on 127.0.0.1.
+//!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
 
 #![allow(clippy::missing_panics_doc)]
 
 pub mod issuer;
+
+use axum::Router;
+use axum::serve::ListenerExt as _;
+
+/// Serves `router` on a free port of 127.0.0.1, as a stand-in does: its address
+/// (`http://127.0.0.1:PORT`) and the task serving it (abort it, or let it run with the test).
+///
+/// Small SSE writes leave at once (`TCP_NODELAY`), as a real server's do: without it, Nagle's
+/// algorithm holds each event back until the previous one is acknowledged.
+pub async fn serve(router: Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (url, task)
+}

@@ -227,14 +227,7 @@ fn chunked(bytes: &[u8]) -> Body {
     Body::from_stream(futures::stream::iter(chunks))
 }
 
+/// Serves `router` on 127.0.0.1 (byok-test-support's), for as long as the test runs.
 pub async fn serve(router: Router) -> String {
-    use axum::serve::ListenerExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    // Small SSE writes must leave at once, as a real server's do (no Nagle delay).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
+    byok_test_support::serve(router).await.0
 }
