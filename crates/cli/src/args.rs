@@ -214,8 +214,10 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove a ChatGPT sign-in from byok (the active one, or `--account NAME`).
     Logout(LogoutArgs),
-    /// Show the signed-in accounts, their plan, token expiry and last rate-limit figures.
-    Status,
+    /// Show the signed-in accounts, their plan, token expiry and rate-limit figures: live
+    /// from the running `byok serve` (asked at --host/--port with the client key) when one
+    /// answers, else the figures it saved last.
+    Status(StatusArgs),
     /// Take the tokens of an existing Codex CLI sign-in (CODEX_HOME/auth.json) into byok.
     ///
     /// Refresh tokens rotate: after byok's first refresh the Codex CLI's copy stops working.
@@ -312,6 +314,36 @@ fn parse_alias(text: &str) -> Result<(String, String), String> {
         _ => Err(format!(
             "`{text}` is not FROM=TO (a model name, `=`, the model that serves it)"
         )),
+    }
+}
+
+/// `byok status`: where the running server listens, as `byok serve` was told.
+#[derive(Clone, Debug, Default, Args)]
+pub struct StatusArgs {
+    /// The address `byok serve` listens on. [default: 127.0.0.1]
+    #[arg(long, env = "BYOK_HOST")]
+    pub host: Option<String>,
+    /// Its port. [default: 8018]
+    #[arg(long, env = "BYOK_PORT")]
+    pub port: Option<u16>,
+    /// The client key it wants, if it was started with one.
+    #[arg(
+        long,
+        env = "BYOK_CLIENT_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub client_key: Option<String>,
+}
+
+impl From<&StatusArgs> for ServeArgs {
+    fn from(args: &StatusArgs) -> Self {
+        Self {
+            host: args.host.clone(),
+            port: args.port,
+            client_key: args.client_key.clone(),
+            ..Self::default()
+        }
     }
 }
 

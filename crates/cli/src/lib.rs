@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     let serve_args = match &cli.command {
         Command::Serve(args) => args.clone(),
+        Command::Status(args) => args.into(),
         _ => args::ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.global, &serve_args)?;
@@ -40,7 +41,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Login(args) => accounts::login(&settings, args).await,
         Command::Logout(args) => accounts::logout(&settings, args).await,
-        Command::Status => status::status(&settings).await,
+        Command::Status(_) => status::status(&settings).await,
         Command::ImportCodexCli(args) => accounts::import(&settings, args).await,
         Command::Models => accounts::models(&settings).await,
         // Printed before the settings were read.

@@ -206,14 +206,7 @@ fn window_lines(families: &[LimitFamily], credits: Option<&Credits>, now: i64) -
         }
     }
     if let Some(credits) = credits {
-        lines.push(
-            match (credits.unlimited, credits.has_credits, &credits.balance) {
-                (true, _, _) => "credits: unlimited".to_owned(),
-                (false, true, Some(balance)) => format!("credits: {balance} left"),
-                (false, true, None) => "credits: some left".to_owned(),
-                (false, false, _) => "credits: none".to_owned(),
-            },
-        );
+        lines.push(human::credits(credits));
     }
     lines
 }

@@ -119,6 +119,10 @@ fn account_card(html: &mut String, account: &AccountStatus, now: i64) {
             }
         }
     }
+    if let Some(credits) = &account.credits {
+        let text = escape(&human::credits(credits));
+        let _ = write!(html, "<p class=\"meta\">{text}</p>");
+    }
     if let Some(at) = account.figures_at {
         let _ = write!(
             html,

@@ -1,7 +1,7 @@
 //! Times and windows as people read them, for `byok status` and the status page (one wording
 //! for both).
 
-use crate::LimitFamily;
+use crate::{Credits, LimitFamily};
 
 /// `5 d 3 h`, `2 h 10 min`, `4 min`, `30 s`: a length of time in seconds.
 ///
@@ -78,6 +78,16 @@ pub fn reset(at: i64, now: i64) -> String {
         format!("resets in {} ({})", span(at - now), utc(at))
     } else {
         format!("reset at {} (figures from before)", utc(at))
+    }
+}
+
+/// `credits: 12.50 left`, `credits: unlimited`, `credits: none`.
+pub fn credits(credits: &Credits) -> String {
+    match (credits.unlimited, credits.has_credits, &credits.balance) {
+        (true, _, _) => "credits: unlimited".to_owned(),
+        (false, true, Some(balance)) => format!("credits: {balance} left"),
+        (false, true, None) => "credits: some left".to_owned(),
+        (false, false, _) => "credits: none".to_owned(),
     }
 }
 
