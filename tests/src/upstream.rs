@@ -56,16 +56,8 @@ pub enum Reply {
     Status(u16),
 }
 
-/// One request the stand-in received.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// The request's path, e.g. `/backend-api/codex/responses`.
-    pub path: String,
-    /// The request's headers.
-    pub headers: HeaderMap,
-    /// The request's JSON body.
-    pub body: Value,
-}
+/// One request the stand-in received (byok-test-support's, shared by every stand-in).
+pub use byok_test_support::Received;
 
 struct Shared {
     reply: Mutex<Reply>,

@@ -5,7 +5,7 @@
 //! * [`issuer`]: the ChatGPT issuer (`auth.openai.com`): PKCE code exchange, device codes,
 //!   refresh with rotating refresh tokens, for one account or several, failures on demand.
 //!
-//! * [`serve`]: a stand-in's router on 127.0.0.1.
+//! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
 //!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
 
@@ -14,7 +14,27 @@
 pub mod issuer;
 
 use axum::Router;
+use axum::http::HeaderMap;
 use axum::serve::ListenerExt as _;
+use serde_json::Value;
+
+/// One request as a stand-in received it, kept for the test to look at.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// The request's path (`/backend-api/codex/responses`), or what the stand-in calls it.
+    pub path: String,
+    /// The request's headers.
+    pub headers: HeaderMap,
+    /// The request's JSON body (`null` when it had none, or none that parses).
+    pub body: Value,
+}
+
+impl Received {
+    /// The header `name`, when it is there and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
 
 /// Serves `router` on a free port of 127.0.0.1, as a stand-in does: its address
 /// (`http://127.0.0.1:PORT`) and the task serving it (abort it, or let it run with the test).

@@ -60,19 +60,8 @@ pub enum Reply {
     Linger(&'static str),
 }
 
-/// One request as the stand-in received it.
-#[derive(Clone, Debug)]
-pub struct Received {
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
+/// One request as the stand-in received it (byok-test-support's, shared by every stand-in).
+pub use byok_test_support::Received;
 
 struct Shared {
     script: Mutex<VecDeque<Reply>>,
