@@ -47,6 +47,15 @@ async fn metrics_count_requests_timings_and_tokens_after_chat_requests() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert_eq!(ok_count, 3, "{text}");
+    // Named by the account that served them.
+    assert_eq!(
+        sample(
+            &text,
+            "byok_requests_total{endpoint=\"/v1/chat/completions\",model=\"gpt-5\",status=\"200\",account=\"me@example.com\"}"
+        ),
+        Some(3),
+        "{text}"
+    );
     assert_eq!(
         sample(
             &text,

@@ -214,7 +214,10 @@ impl CodexExecutor {
         }
         let catalog = self.models.get();
         let result = match &self.upstream {
-            Upstream::OpenAi(api) => api.chat(req, &catalog).await,
+            Upstream::OpenAi(api) => {
+                ctx.set_account(crate::API_KEY_ACCOUNT);
+                api.chat(req, &catalog).await
+            }
             Upstream::Codex(codex) => {
                 let reasoning = reasoning_of(ctx)?.unwrap_or(self.reasoning);
                 codex.chat(ctx, req, &catalog, reasoning, &requested).await
@@ -244,7 +247,10 @@ impl CodexExecutor {
         }
         let catalog = self.models.get();
         let result = match &self.upstream {
-            Upstream::OpenAi(api) => api.responses(body, &catalog).await,
+            Upstream::OpenAi(api) => {
+                ctx.set_account(crate::API_KEY_ACCOUNT);
+                api.responses(body, &catalog).await
+            }
             Upstream::Codex(codex) => codex.responses(ctx, body, &catalog, &requested).await,
         };
         let result = result.map(|answer| self.answering_as(answer, &requested, aliased.is_some()));

@@ -146,6 +146,12 @@ impl RequestContext {
         self.served_by.set(account);
     }
 
+    /// The cell the serving account is written to, for an executor that says it later than
+    /// it holds the context.
+    pub fn served_by(&self) -> ServedBy {
+        self.served_by.clone()
+    }
+
     /// The account that serves the request, once the executor said.
     pub fn account(&self) -> Option<String> {
         self.served_by.get()

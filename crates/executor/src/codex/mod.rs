@@ -132,6 +132,7 @@ impl CodexBackend {
                 }
                 Err(err) => return Err(model_error(err, model)),
                 Ok(response) => {
+                    conversation.served_as(&account);
                     self.sessions.served(conversation, &account, unix_now());
                     return Ok(response);
                 }

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use byok_auth::CodexIdentity;
-use byok_types::{ClientId, RequestContext};
+use byok_types::{ClientId, RequestContext, ServedBy};
 use hyper::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -57,6 +57,8 @@ pub(crate) struct Conversation {
     passthrough: Vec<(HeaderName, HeaderValue)>,
     /// The model, for `x-codex-routing-hint`.
     model: String,
+    /// Where the account that served it is told (the access log and metrics read it).
+    served_by: ServedBy,
 }
 
 /// The session of one request as sent by one account.
@@ -117,7 +119,13 @@ impl Conversation {
             client_session,
             passthrough,
             model: body["model"].as_str().unwrap_or_default().to_owned(),
+            served_by: ctx.served_by(),
         }
+    }
+
+    /// Says that `account` serves the conversation's request.
+    pub(crate) fn served_as(&self, account: &str) {
+        self.served_by.set(account);
     }
 
     /// The session id `account` sends: the client's, or derived (rule 2).
