@@ -16,3 +16,4 @@ pub use manager::AuthManager;
 pub use store::{
     Account, CodexCliStore, FileTokenStore, RefreshLock, TokenStore, import_codex_cli,
 };
+pub use token_endpoint::RefreshReason;

@@ -5,13 +5,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use byok_types::{Metrics, OAuthToken, RefreshLabels, Secret, unix_now};
 
-use crate::token_endpoint;
-use crate::{Account, AuthConfig, AuthError, TokenStore};
+use crate::token_endpoint::{self, RefreshReason};
+use crate::{Account, AuthConfig, AuthError, RefreshRejection, TokenStore};
 
 /// Refresh when the access token expires within this many seconds.
 const EXPIRY_MARGIN_SECS: i64 = 5 * 60;
 /// Without a known expiry, refresh tokens older than this (the Codex CLI's rule).
 const MAX_AGE_SECS: i64 = 8 * 24 * 60 * 60;
+/// After `refresh_token_reused`, how long to look for the tokens of the program that refreshed
+/// first (the Codex CLI writes auth.json right after its refresh answer).
+const REUSED_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the store is read again meanwhile.
+const REUSED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Hands out valid ChatGPT tokens, refreshing them when they are about to expire.
 ///
@@ -146,7 +151,8 @@ impl AuthManager {
             slot.remember(&stored.token);
             return Ok(stored.token);
         }
-        self.refresh_locked(&slot, stored).await
+        self.refresh_locked(&slot, stored, RefreshReason::ProactiveExpiry)
+            .await
     }
 
     /// After a 401 from the backend: refresh the token this manager handed out last, unless it
@@ -163,7 +169,9 @@ impl AuthManager {
     }
 
     /// After the backend refused `rejected` (an access token): refresh unless the store
-    /// already holds a different token, which is then returned. Single-flight per account.
+    /// already holds a different token, which is then returned. Single-flight per account,
+    /// so two requests refused with the same token cause one refresh (the second finds the
+    /// first one's token). The issuer is told `refresh_reason: unauthorized_recovery`.
     pub async fn refresh_rejected(
         &self,
         account: &str,
@@ -177,13 +185,25 @@ impl AuthManager {
             slot.remember(&stored.token);
             return Ok(stored.token);
         }
-        self.refresh_locked(&slot, stored).await
+        self.refresh_locked(&slot, stored, RefreshReason::UnauthorizedRecovery)
+            .await
     }
 
     /// Refreshes `account` and saves the result; the caller holds the slot's refresh lock.
-    async fn refresh_locked(&self, slot: &Slot, account: Account) -> Result<OAuthToken, AuthError> {
-        tracing::info!(account = %account.name, "refreshing the ChatGPT token");
-        let refreshed = token_endpoint::refresh(&self.config, &account.name, &account.token).await;
+    ///
+    /// A `refresh_token_reused` answer most often means another program holding the same
+    /// file refreshed first: the Codex CLI, sharing `~/.codex/auth.json`, does not take byok's
+    /// lock. Its new tokens reach the file a moment after its refresh, so the store is read
+    /// again for up to [`REUSED_WAIT`]; tokens that changed there are used instead of failing.
+    async fn refresh_locked(
+        &self,
+        slot: &Slot,
+        account: Account,
+        reason: RefreshReason,
+    ) -> Result<OAuthToken, AuthError> {
+        tracing::info!(account = %account.name, reason = reason.as_str(), "refreshing the ChatGPT token");
+        let refreshed =
+            token_endpoint::refresh(&self.config, &account.name, &account.token, reason).await;
         if let Some(metrics) = &self.metrics {
             let outcome = if refreshed.is_ok() { "ok" } else { "failed" };
             metrics
@@ -191,7 +211,22 @@ impl AuthManager {
                 .get_or_create(&RefreshLabels { outcome })
                 .inc();
         }
-        let token = refreshed?;
+        let token = match refreshed {
+            Err(
+                err @ AuthError::SignInAgain {
+                    reason: RefreshRejection::Reused,
+                    ..
+                },
+            ) => {
+                let Some(theirs) = self.rotated_elsewhere(&account).await? else {
+                    return Err(err);
+                };
+                tracing::info!(account = %account.name, "the refresh token was used by another program; taking the tokens it saved");
+                slot.remember(&theirs);
+                return Ok(theirs);
+            }
+            other => other?,
+        };
         self.store
             .save(&Account {
                 name: account.name,
@@ -200,6 +235,22 @@ impl AuthManager {
             .await?;
         slot.remember(&token);
         Ok(token)
+    }
+
+    /// The tokens another program saved for `account` after rotating the refresh token that
+    /// `account` holds, if they appear in the store within [`REUSED_WAIT`].
+    async fn rotated_elsewhere(&self, account: &Account) -> Result<Option<OAuthToken>, AuthError> {
+        let deadline = tokio::time::Instant::now() + REUSED_WAIT;
+        loop {
+            let stored = self.load(&account.name).await?;
+            if stored.token.refresh_token != account.token.refresh_token {
+                return Ok(Some(stored.token));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(REUSED_POLL).await;
+        }
     }
 
     async fn load(&self, account: &str) -> Result<Account, AuthError> {

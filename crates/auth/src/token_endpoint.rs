@@ -57,20 +57,49 @@ pub(crate) async fn exchange_code(
     Ok(merge(fresh, answer))
 }
 
-/// Refreshes `token` with a JSON POST `{client_id, grant_type, refresh_token}`, returning the
-/// token with every field the issuer sent replaced.
+/// Why a token is refreshed, as the official client tells the issuer (`refresh_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshReason {
+    /// The access token expires soon (or its age is unknown): refreshed before use.
+    ProactiveExpiry,
+    /// The backend refused the access token (401).
+    UnauthorizedRecovery,
+}
+
+impl RefreshReason {
+    /// The wire value: `proactive_expiry` or `unauthorized_recovery`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProactiveExpiry => "proactive_expiry",
+            Self::UnauthorizedRecovery => "unauthorized_recovery",
+        }
+    }
+}
+
+/// Refreshes `token` as the official client does (`../shared/fixtures/codex-cli/chatgpt-mode/
+/// official-refresh`): a JSON POST `{client_id, grant_type, refresh_reason, refresh_token}`
+/// with its `originator`, `User-Agent` and `accept: */*`. Returns the token with every field
+/// the issuer sent replaced.
 pub(crate) async fn refresh(
     config: &AuthConfig,
     account: &str,
     token: &OAuthToken,
+    reason: RefreshReason,
 ) -> Result<OAuthToken, AuthError> {
     let url = config.token_url();
-    let request = config.http.post(&url).json(&serde_json::json!({
-        "client_id": config.client_id,
-        "grant_type": "refresh_token",
-        "refresh_token": token.refresh_token.expose(),
-    }));
-    let response = send(request, &url).await?;
+    let request = config
+        .http
+        .post(&url)
+        .header("originator", config.identity.originator())
+        .header("user-agent", config.identity.user_agent())
+        .header("accept", "*/*")
+        .json(&serde_json::json!({
+            "client_id": config.client_id,
+            "grant_type": "refresh_token",
+            "refresh_reason": reason.as_str(),
+            "refresh_token": token.refresh_token.expose(),
+        }));
+    let response = request.send().await.map_err(|e| unreachable(&url, e))?;
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(|e| unreachable(&url, e))?;
     if !(200..300).contains(&status) {

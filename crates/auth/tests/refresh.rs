@@ -86,6 +86,12 @@ async fn a_token_expiring_within_five_minutes_is_refreshed_and_saved_with_mode_0
     assert_eq!(body["grant_type"], "refresh_token");
     assert_eq!(body["refresh_token"], "rt-0");
     assert_eq!(body["client_id"], byok_auth::CODEX_CLIENT_ID);
+    assert_eq!(body["refresh_reason"], "proactive_expiry");
+    let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        ["client_id", "grant_type", "refresh_reason", "refresh_token"]
+    );
 
     // The rotated tokens are in the file, which only its owner can read.
     let saved = store.get(NAME).await.unwrap().unwrap();
@@ -140,6 +146,87 @@ async fn concurrent_refreshes_after_a_401_reach_the_issuer_once() {
         assert_ne!(task.await.unwrap().unwrap().access_token, rejected);
     }
     assert_eq!(issuer.refreshes(), 1);
+    let body = issuer.state.last_refresh_body.lock().unwrap().clone();
+    assert_eq!(body.unwrap()["refresh_reason"], "unauthorized_recovery");
+
+    // The refused token named again (a request that was refused before the refresh answered)
+    // causes no second refresh: the store holds another token already.
+    let again = auth.refresh_rejected(NAME, &rejected).await.unwrap();
+    assert_ne!(again.access_token, rejected);
+    assert_eq!(issuer.refreshes(), 1);
+}
+
+/// The Codex CLI's `auth.json` with these tokens.
+fn codex_auth_json(access: &str, refresh: &str) -> String {
+    json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": id_token(),
+            "access_token": access,
+            "refresh_token": refresh,
+            "account_id": ACCOUNT_ID
+        },
+        "last_refresh": "2026-12-01T21:40:51.040055403Z"
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_refresh_token_the_codex_cli_used_first_gives_way_to_the_tokens_it_saved() {
+    let issuer = support::Issuer::start().await;
+    // The Codex CLI, sharing auth.json, has just refreshed: the issuer accepts only its new
+    // refresh token, and the CLI writes its tokens a moment after.
+    issuer.accept_refresh_token("rt-cli");
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("auth.json");
+    let expired = access_token("before", now() - 10);
+    std::fs::write(&path, codex_auth_json(&expired, "rt-shared")).unwrap();
+    let auth = AuthManager::new(Arc::new(CodexCliStore::new(home.path())), issuer.config());
+    let theirs = access_token("the-cli's", now() + 3600);
+    let writer = {
+        let (path, theirs) = (path.clone(), theirs.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            std::fs::write(&path, codex_auth_json(&theirs, "rt-cli")).unwrap();
+        })
+    };
+
+    let got = auth.get_token().await.unwrap();
+
+    writer.await.unwrap();
+    assert_eq!(got.access_token.expose(), theirs);
+    assert_eq!(got.refresh_token.expose(), "rt-cli");
+    assert_eq!(issuer.refreshes(), 1, "byok's one refused try");
+    // The file is the CLI's, untouched by byok.
+    assert_eq!(read_json(&path)["tokens"]["refresh_token"], "rt-cli");
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_with_nothing_new_in_the_store_means_signing_in_again() {
+    let issuer = support::Issuer::start().await;
+    issuer.accept_refresh_token("rt-elsewhere");
+    let home = tempfile::tempdir().unwrap();
+    let expired = access_token("before", now() - 10);
+    std::fs::write(
+        home.path().join("auth.json"),
+        codex_auth_json(&expired, "rt-shared"),
+    )
+    .unwrap();
+    let auth = AuthManager::new(Arc::new(CodexCliStore::new(home.path())), issuer.config());
+
+    let err = auth.get_token().await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            AuthError::SignInAgain {
+                reason: RefreshRejection::Reused,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

@@ -55,6 +55,42 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 }
 
 #[tokio::test]
+async fn two_requests_refused_with_one_token_cause_one_refresh() {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["work"], &issuer).await;
+    let refused = r#"{"error":{"code":"token_invalidated","message":"invalidated"}}"#;
+    let upstream = StandIn::start(vec![
+        Reply::Status(401, refused.into()),
+        Reply::Status(401, refused.into()),
+    ])
+    .await;
+    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let ctx = byok_types::RequestContext::local();
+
+    // Both are sent with the same token and refused; the second to refresh finds the first
+    // one's new token (the refused one is named), so the refresh token rotates once.
+    let (a, b) = tokio::join!(
+        executor.chat(&ctx, hello(false)),
+        executor.chat(&ctx, hello(false))
+    );
+
+    for answer in [a, b] {
+        let completion = complete(answer.unwrap());
+        assert_eq!(
+            completion["choices"][0]["message"]["content"],
+            fixture_text("text")
+        );
+    }
+    assert_eq!(issuer.refreshes(), 1);
+    let received = upstream.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(
+        received[2].header("authorization"),
+        received[3].header("authorization")
+    );
+}
+
+#[tokio::test]
 async fn a_second_401_is_not_refreshed_again() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;

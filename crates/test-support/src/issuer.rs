@@ -265,10 +265,33 @@ async fn token(
         Some("refresh_token") => {
             issuer.refreshes.fetch_add(1, Ordering::SeqCst);
             *lock(&issuer.last_refresh_body) = serde_json::from_str(&body).ok();
+            if let Some(why) = unlike_the_official_client(&headers, &fields) {
+                return error(StatusCode::BAD_REQUEST, why);
+            }
             refresh(&issuer, &fields)
         }
         _ => error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
+}
+
+/// What in a refresh differs from the official Codex CLI's (fixtures `official-refresh`,
+/// `official-401`): its originator and user agent, a JSON body with a `refresh_reason`.
+fn unlike_the_official_client(
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Option<&'static str> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("originator") != Some("codex_exec") {
+        return Some("stand-in: no originator codex_exec");
+    }
+    if !header("user-agent").is_some_and(|ua| ua.starts_with("codex_exec/")) {
+        return Some("stand-in: not the Codex CLI's user agent");
+    }
+    let reason = fields.get("refresh_reason").map(String::as_str);
+    if !matches!(reason, Some("proactive_expiry" | "unauthorized_recovery")) {
+        return Some("stand-in: no refresh_reason");
+    }
+    None
 }
 
 fn exchange(issuer: &IssuerState, fields: &HashMap<String, String>) -> Response {

@@ -175,7 +175,11 @@ impl CodexBackend {
         match self.send_with(account, &token, session, body).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
                 tracing::info!(account, "the backend refused the token; refreshing it");
-                let token = self.auth()?.refresh_unless_rotated(account).await?;
+                // Naming the refused token: requests refused with it at once cause one refresh.
+                let token = self
+                    .auth()?
+                    .refresh_rejected(account, &token.access_token)
+                    .await?;
                 self.send_with(account, &token, session, body).await
             }
             other => other,
