@@ -437,3 +437,32 @@ async fn the_executor_gets_the_client_identity_and_headers_without_credentials()
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_executor_that_keeps_no_responses_answers_the_stored_response_endpoints_with_404() {
+    let server = Server::start(ServerConfig::default()).await;
+    let client = reqwest::Client::new();
+    for request in [
+        client.get(server.url("/v1/responses/resp_1")),
+        client.get(server.url("/v1/responses/resp_1/input_items?limit=5")),
+        client.delete(server.url("/v1/responses/resp_1")),
+        client.get(server.url("/responses/resp_1")),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        let error = &error_of(response).await["error"];
+        assert_eq!(error["type"], "invalid_request_error");
+        assert_eq!(
+            error["message"],
+            "Response with id 'resp_1' not found: this server keeps no responses"
+        );
+    }
+    // Another method on the path is a 405, not a 404.
+    let response = client
+        .post(server.url("/v1/responses/resp_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    server.stop().await.unwrap();
+}
