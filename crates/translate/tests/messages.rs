@@ -370,7 +370,7 @@ fn failures_and_cut_offs_end_with_an_anthropic_error_event() {
             .unwrap()
             .contains("retry")
     );
-    assert!(matches!(state, StreamState::Failed { .. }));
+    assert!(matches!(state, StreamState::Cut { .. }), "{state:?}");
 }
 
 #[test]
@@ -379,8 +379,15 @@ fn an_incomplete_answer_stops_for_max_tokens() {
         "data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"delta\":\"Hel\"}\n\n",
         "data: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"resp_1\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}}\n\n",
     );
-    let view = assemble(&to_messages(options(false), &[stream.as_bytes()]).0);
+    let (out, state) = to_messages(options(false), &[stream.as_bytes()]);
+    let view = assemble(&out);
     assert_eq!(view.stop_reason.as_deref(), Some("max_tokens"));
+    assert_eq!(
+        state,
+        StreamState::Incomplete {
+            reason: "max_output_tokens".into()
+        }
+    );
     assert_eq!(view.answer().content, "Hel");
 }
 

@@ -244,6 +244,42 @@ impl ByokError {
     }
 }
 
+impl ByokError {
+    /// The Anthropic API's `error.type` for this error, by its status (what Anthropic's SDKs
+    /// turn into their error classes).
+    pub fn anthropic_error_type(&self) -> &'static str {
+        match self.status() {
+            400 | 422 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            503 | 529 => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
+    /// The error in the Anthropic API's shape, for its endpoints (`/v1/messages`):
+    /// `{"type": "error", "error": {"type", "message"}}`, the message as in
+    /// [`ByokError::to_openai_json`] (an upstream's own explanation kept).
+    ///
+    /// ```
+    /// use byok_types::ByokError;
+    ///
+    /// let json = ByokError::NotFound("no such model".into()).to_anthropic_json();
+    /// assert_eq!(json, serde_json::json!({"type": "error",
+    ///     "error": {"type": "not_found_error", "message": "no such model"}}));
+    /// ```
+    pub fn to_anthropic_json(&self) -> Value {
+        let openai = self.to_openai_json();
+        let message = openai["error"]["message"]
+            .as_str()
+            .map_or_else(|| self.to_string(), str::to_owned);
+        json!({"type": "error", "error": {"type": self.anthropic_error_type(), "message": message}})
+    }
+}
+
 /// Renders an upstream error body in OpenAI's shape, keeping the upstream's words.
 fn upstream_error_json(status: u16, body: &str, fallback_type: &str) -> Value {
     let parsed: Option<Value> = serde_json::from_str(body).ok();

@@ -64,6 +64,26 @@ pub trait ProviderExecutor: Send + Sync {
     /// ([`StreamProtocol::Responses`](crate::StreamProtocol::Responses)).
     async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse>;
 
+    /// Answers an Anthropic Messages request (`POST /v1/messages` body): a `message` object,
+    /// or, when the body's `stream` is true, Anthropic Messages SSE events
+    /// ([`StreamProtocol::Anthropic`](crate::StreamProtocol::Anthropic)). The default answers
+    /// 404, for executors that do not serve the Anthropic API.
+    async fn messages(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+        let _ = (ctx, body);
+        Err(crate::ByokError::NotFound(
+            "this byok upstream does not serve the Anthropic Messages API".into(),
+        ))
+    }
+
+    /// Estimates the input tokens of an Anthropic Messages request
+    /// (`POST /v1/messages/count_tokens`): `{"input_tokens": N}`. The default answers 404.
+    async fn count_tokens(&self, ctx: &RequestContext, body: Value) -> Result<Value> {
+        let _ = (ctx, body);
+        Err(crate::ByokError::NotFound(
+            "this byok upstream does not serve the Anthropic Messages API".into(),
+        ))
+    }
+
     /// The model ids this executor serves to this client, for `GET /v1/models`. Never empty.
     fn supported_models(&self, ctx: &RequestContext) -> Vec<String>;
 

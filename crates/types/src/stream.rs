@@ -49,29 +49,9 @@ impl StreamProtocol {
                 });
                 format!("\n\nevent: error\ndata: {event}\n\n")
             }
-            Self::Anthropic => {
-                let event = json!({
-                    "type": "error",
-                    "error": {"type": anthropic_error_type(err), "message": body["error"]["message"]},
-                });
-                format!("\n\nevent: error\ndata: {event}\n\n")
-            }
+            Self::Anthropic => format!("\n\nevent: error\ndata: {}\n\n", err.to_anthropic_json()),
         };
         Bytes::from(text)
-    }
-}
-
-/// Anthropic's `error.type` for an error (its documented HTTP error types).
-fn anthropic_error_type(err: &ByokError) -> &'static str {
-    match err.status() {
-        400 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        _ => "api_error",
     }
 }
 

@@ -6,7 +6,7 @@ use crate::sse::SseParser;
 use crate::stream::chunk::{Text, write_str};
 use crate::stream::wire::{Delta, Event, Item, ResponseHead};
 use crate::stream::{Parsed, SseTranslator, StreamState, parse_event};
-use crate::usage::ResponsesUsage;
+use crate::usage::{ResponsesUsage, TokenCounts};
 
 /// Translates a Responses event stream into the Anthropic Messages event stream, incrementally.
 ///
@@ -56,6 +56,8 @@ struct Core {
     /// Function call items whose block was opened, and whether arguments were sent for them.
     tools: Vec<(u32, bool)>,
     refused: bool,
+    /// What the terminal event reported.
+    usage: Option<ResponsesUsage>,
 }
 
 /// The content block being written; Anthropic streams one block at a time.
@@ -95,6 +97,7 @@ impl MessagesStreamTranslator {
             streamed: Vec::new(),
             tools: Vec::new(),
             refused: false,
+            usage: None,
         };
         Self {
             parser: SseParser::new(),
@@ -118,16 +121,20 @@ impl SseTranslator for MessagesStreamTranslator {
         let core = &mut self.core;
         self.parser.end(|event| core.event(event.data, out));
         if self.core.state == StreamState::Running {
-            self.core.fail(
-                out,
-                "the upstream stream ended before response.completed; retry the request",
-                None,
-            );
+            let message = "the upstream stream ended before response.completed; retry the request";
+            self.core.fail(out, message, None);
+            self.core.state = StreamState::Cut {
+                message: message.to_owned(),
+            };
         }
     }
 
     fn state(&self) -> StreamState {
         self.core.state.clone()
+    }
+
+    fn usage(&self) -> Option<TokenCounts> {
+        self.core.usage.map(TokenCounts::from)
     }
 }
 
@@ -252,12 +259,14 @@ impl Core {
                     .as_ref()
                     .and_then(|r| r.incomplete_details.as_ref())
                     .and_then(|d| d.reason.as_deref());
-                let reason = if reason == Some("content_filter") {
+                let stop = if reason == Some("content_filter") {
                     "refusal"
                 } else {
                     "max_tokens"
                 };
-                self.complete(out, reason, event.response.as_ref());
+                let reason = reason.unwrap_or("max_output_tokens").to_owned();
+                self.complete(out, stop, event.response.as_ref());
+                self.state = StreamState::Incomplete { reason };
             }
             "response.failed" | "error" => {
                 let error = event.response.as_ref().and_then(|r| r.error.as_ref());
@@ -529,7 +538,8 @@ impl Core {
     fn complete(&mut self, out: &mut Vec<u8>, reason: &str, response: Option<&ResponseHead<'_>>) {
         self.start(out);
         self.close_block(out);
-        let usage = response.and_then(|r| r.usage).unwrap_or_default();
+        self.usage = response.and_then(|r| r.usage);
+        let usage = self.usage.unwrap_or_default();
         event(out, "message_delta", |out| {
             out.extend_from_slice(b",\"delta\":{\"stop_reason\":\"");
             out.extend_from_slice(reason.as_bytes());
