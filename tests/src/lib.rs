@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod fixtures;
 pub mod harness;
+pub mod scripted;
 pub mod sse;
 pub mod upstream;
 

@@ -54,6 +54,8 @@ pub enum Reply {
     },
     /// A plain error status with a JSON body.
     Status(u16),
+    /// A stream the function builds from the request body (see [`crate::scripted`]).
+    Scripted(fn(&Value) -> String),
 }
 
 /// One request the stand-in received (byok-test-support's, shared by every stand-in).
@@ -100,6 +102,7 @@ impl StandIn {
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
             .route("/v1/chat/completions", post(openai_chat))
+            .route("/v1/responses", post(openai_responses))
             .route(
                 "/v1/responses/{*rest}",
                 axum::routing::get(openai_stored).delete(openai_stored),
@@ -176,6 +179,11 @@ async fn codex_responses(
         .as_array()
         .is_some_and(|items| items.iter().any(|i| i["type"] == "function_call_output"));
     let refusal = refuse_stored_state(&body);
+    let reply = shared.reply.lock().expect("lock").clone();
+    let scripted = match reply {
+        Reply::Scripted(script) => Some(script(&body)),
+        _ => None,
+    };
     shared.received.lock().expect("lock").push(Received {
         path: format!("{CODEX_PATH}/responses"),
         headers,
@@ -184,8 +192,8 @@ async fn codex_responses(
     if let Some(refusal) = refusal {
         return refusal;
     }
-    let reply = shared.reply.lock().expect("lock").clone();
     match reply {
+        Reply::Scripted(_) => sse_body(&shared, scripted.unwrap_or_default()),
         Reply::Replay(name) => stream(&shared, name, usize::MAX, false),
         Reply::ToolLoop { call, answer } => {
             let name = if has_tool_output { answer } else { call };
@@ -253,6 +261,20 @@ fn refuse_stored_state(body: &Value) -> Option<Response> {
         );
     }
     None
+}
+
+/// A scripted stream, in one chunk.
+fn sse_body(shared: &Arc<Shared>, text: String) -> Response {
+    let guard = EndGuard(Arc::clone(shared));
+    let body = futures::stream::once(async move {
+        drop(guard);
+        Ok::<_, std::io::Error>(Bytes::from(text))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response
+        .headers_mut()
+        .insert("content-type", "text/event-stream".parse().expect("header"));
+    response
 }
 
 /// The first `limit` events of a recording, one chunk each; then the end, or silence.
@@ -351,6 +373,54 @@ async fn openai_chat(
             "message": {"role": "assistant", "content": OPENAI_ANSWER}}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
     }))
+}
+
+/// The OpenAI API's Responses (API-key mode): [`OPENAI_ANSWER`] as a `response` object, or,
+/// for `stream: true`, as the API streams it (deltas, then `response.completed` with the
+/// output, unlike the Codex backend).
+async fn openai_responses(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let stream = body["stream"] == true;
+    let response = json!({"id": "resp_openai", "object": "response", "status": "completed",
+        "model": body["model"], "output": [{"type": "message", "id": "msg_openai",
+            "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": OPENAI_ANSWER, "annotations": []}]}],
+        "usage": {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 4, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 9}});
+    shared.received.lock().expect("lock").push(Received {
+        path: "/v1/responses".into(),
+        headers,
+        body,
+    });
+    if !stream {
+        return axum::Json(response).into_response();
+    }
+    let item = &response["output"][0];
+    let mut added = item.clone();
+    added["content"] = json!([]);
+    let mut created = response.clone();
+    created["status"] = "in_progress".into();
+    created["output"] = json!([]);
+    let events = [
+        json!({"type": "response.created", "response": created}),
+        json!({"type": "response.output_item.added", "output_index": 0, "item": added}),
+        json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0,
+            "delta": OPENAI_ANSWER}),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
+        json!({"type": "response.completed", "response": response}),
+    ];
+    let mut text = String::new();
+    for event in &events {
+        use std::fmt::Write as _;
+        let name = event["type"].as_str().unwrap_or("");
+        write!(text, "event: {name}\ndata: {event}\n\n").expect("writing to a String");
+    }
+    sse_body(&shared, text)
 }
 
 /// The OpenAI API's stored responses (API-key mode): every `GET` or `DELETE` under

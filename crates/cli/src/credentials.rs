@@ -141,6 +141,7 @@ impl Credentials {
             .aliases(settings.aliases.clone())
             .metrics(metrics.clone())
             .maybe_store(response_store(settings))
+            .claude_models(settings.anthropic.clone())
             .build())
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use byok_executor::ClaudeModels;
 use byok_server::ServerConfig;
 use byok_types::{Metrics, Secret};
 use serde::Deserialize;
@@ -81,6 +82,9 @@ pub struct Settings {
     /// How long after the rate-limit figures change they are written to `ratelimits.json`
     /// (changes within it are written together).
     pub ratelimit_save_delay: Duration,
+    /// The GPT models that answer Anthropic clients' Claude model names (`[anthropic]` in
+    /// byok.toml: `opus`, `sonnet`, `haiku`).
+    pub anthropic: ClaudeModels,
 }
 
 impl Settings {
@@ -112,6 +116,7 @@ impl Settings {
             response_store_ttl: byok_store::DEFAULT_TTL,
             aliases: BTreeMap::new(),
             ratelimit_save_delay: Duration::from_millis(250),
+            anthropic: ClaudeModels::default(),
         }
     }
 
@@ -175,6 +180,7 @@ impl Settings {
         settings.reasoning = serve.reasoning.or(file.reasoning).unwrap_or_default();
         settings.aliases = file.aliases.clone().unwrap_or_default();
         settings.aliases.extend(serve.aliases.iter().cloned());
+        file.anthropic.apply(&mut settings.anthropic);
         let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
         settings.shutdown_grace = secs(file.shutdown_grace_secs, settings.shutdown_grace);
@@ -279,6 +285,11 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 ///
 /// [aliases]
 /// "gpt-4o" = "gpt-5.5"
+///
+/// [anthropic]
+/// opus = "gpt-5.5-high"
+/// sonnet = "gpt-5.5-medium"
+/// haiku = "gpt-5.5-low"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +314,32 @@ struct FileSettings {
     response_store_mib: Option<u64>,
     response_store_ttl_secs: Option<u64>,
     aliases: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    anthropic: FileAnthropic,
+}
+
+/// `[anthropic]`: which model (or alias, such as `gpt-5.5-high`) answers each Claude family.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAnthropic {
+    opus: Option<String>,
+    sonnet: Option<String>,
+    haiku: Option<String>,
+}
+
+impl FileAnthropic {
+    /// Sets the families the file names (an empty value keeps the default).
+    fn apply(self, models: &mut ClaudeModels) {
+        for (set, given) in [
+            (&mut models.opus, self.opus),
+            (&mut models.sonnet, self.sonnet),
+            (&mut models.haiku, self.haiku),
+        ] {
+            if let Some(model) = given.filter(|m| !m.trim().is_empty()) {
+                model.trim().clone_into(set);
+            }
+        }
+    }
 }
 
 impl FileSettings {
@@ -483,6 +520,27 @@ mod tests {
     }
 
     #[test]
+    fn the_anthropic_table_maps_claude_families() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[anthropic]\nopus = \"gpt-5.5-xhigh\"\nhaiku = \" \"\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        let defaults = ClaudeModels::default();
+        assert_eq!(settings.anthropic.opus, "gpt-5.5-xhigh");
+        assert_eq!(settings.anthropic.sonnet, defaults.sonnet);
+        assert_eq!(
+            settings.anthropic.haiku, defaults.haiku,
+            "empty keeps the default"
+        );
+        std::fs::write(dir.path().join(CONFIG_FILE), "[anthropic]\nsonet = \"x\"\n").unwrap();
+        let typo = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap_err();
+        assert!(typo.to_string().contains("sonet"), "{typo}");
+    }
+
+    #[test]
     fn without_a_file_the_defaults_apply() {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
@@ -566,6 +624,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         assert_eq!(settings.port, DEFAULT_PORT);
         assert_eq!(settings.aliases["gpt-4o"], "gpt-5.5");
+        assert_eq!(settings.anthropic, ClaudeModels::default());
         // Every key of the file is in the example.
         for key in [
             "host",
@@ -587,6 +646,7 @@ mod tests {
             "response_store_mib",
             "response_store_ttl_secs",
             "[aliases]",
+            "[anthropic]",
         ] {
             assert!(
                 uncommented.contains(key),

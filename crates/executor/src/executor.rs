@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use byok_auth::{AuthManager, CodexIdentity};
 use byok_store::ResponseStore;
-use byok_translate::ReasoningMode;
+use byok_translate::{ClaudeModels, Preset, ReasoningMode, estimate_input_tokens};
 use byok_types::{
     ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
     ProviderStatus, RateLimitStore, RequestContext, Result, Secret,
@@ -65,6 +65,7 @@ pub struct CodexExecutor {
     reasoning: ReasoningMode,
     /// Client model name -> the model that serves it.
     aliases: BTreeMap<String, String>,
+    claude_models: ClaudeModels,
     models: ModelCatalog,
 }
 
@@ -109,6 +110,10 @@ impl CodexExecutor {
         /// `gpt-4o` for `gpt-5.5`); answers report the name the client used.
         #[builder(default)]
         aliases: BTreeMap<String, String>,
+        /// The GPT models (or aliases) that answer Anthropic clients' Claude model names, by
+        /// family (default: `gpt-5.5` at high, medium and low effort for opus, sonnet, haiku).
+        #[builder(default)]
+        claude_models: ClaudeModels,
         /// How long the upstream may stay silent, for the answer's head or within a stream
         /// (300 s).
         #[builder(default = DEFAULT_IDLE_TIMEOUT)]
@@ -160,6 +165,7 @@ impl CodexExecutor {
             upstream,
             reasoning,
             aliases,
+            claude_models,
             models: ModelCatalog::default(),
         }
     }
@@ -282,6 +288,52 @@ impl CodexExecutor {
         }
     }
 
+    /// Answers an Anthropic Messages request body (`POST /v1/messages`): a `message` object,
+    /// or, when the body's `stream` is true, Messages events. Claude model names map to GPT
+    /// models by family ([`ClaudeModels`]); the answer names the model the client asked for.
+    /// `ctx` as for [`chat`](Self::chat).
+    pub async fn messages(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+        let started = std::time::Instant::now();
+        let requested = body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let catalog = self.models.get();
+        let result = match self.claude_model(requested) {
+            Err(err) => Err(err),
+            Ok(model) => match &self.upstream {
+                Upstream::OpenAi(api) => api.messages(&body, &model, &catalog).await,
+                Upstream::Codex(codex) => codex.messages(ctx, &body, &model, &catalog).await,
+            },
+        };
+        log_outcome("messages", requested, started, &result);
+        result
+    }
+
+    /// `POST /v1/messages/count_tokens`: `{"input_tokens": N}`, an estimate of the translated
+    /// request (see [`byok_translate::estimate_input_tokens`]): neither upstream counts
+    /// tokens without answering. A request that could not be sent is refused as it would be.
+    pub fn count_tokens(&self, body: &Value) -> Result<Value> {
+        let requested = body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let model = self.claude_model(requested)?;
+        let translated =
+            crate::anthropic::translate(body, &model, Preset::Codex, &self.models.get())?;
+        Ok(serde_json::json!({"input_tokens": estimate_input_tokens(&translated.body)}))
+    }
+
+    /// The model that answers an Anthropic client asking for `requested`: its `[aliases]`
+    /// target if it has one, then mapped by Claude family.
+    fn claude_model(&self, requested: &str) -> Result<String> {
+        let name = self
+            .aliases
+            .get(requested)
+            .map_or(requested, String::as_str);
+        crate::anthropic::upstream_model(&self.claude_models, name)
+    }
+
     /// `GET /v1/responses/{id}`: in ChatGPT mode a response byok kept for this client; in
     /// API-key mode the OpenAI API's answer, the request passed on as it came.
     pub async fn get_response(&self, ctx: &RequestContext, id: &str, query: &str) -> Result<Value> {
@@ -396,6 +448,7 @@ impl std::fmt::Debug for CodexExecutor {
             .field("mode", &self.mode())
             .field("base_url", &self.base_url())
             .field("reasoning", &self.reasoning)
+            .field("claude_models", &self.claude_models)
             .finish_non_exhaustive()
     }
 }
@@ -412,6 +465,14 @@ impl ProviderExecutor for CodexExecutor {
 
     async fn responses(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
         CodexExecutor::responses(self, ctx, body).await
+    }
+
+    async fn messages(&self, ctx: &RequestContext, body: Value) -> Result<ProviderResponse> {
+        CodexExecutor::messages(self, ctx, body).await
+    }
+
+    async fn count_tokens(&self, _ctx: &RequestContext, body: Value) -> Result<Value> {
+        CodexExecutor::count_tokens(self, &body)
     }
 
     fn supported_models(&self, _ctx: &RequestContext) -> Vec<String> {

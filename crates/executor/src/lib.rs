@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod anthropic;
 mod codex;
 mod executor;
 mod http;
@@ -12,7 +13,7 @@ mod upstream;
 mod upstream_error;
 mod wait;
 
-pub use byok_translate::ReasoningMode;
+pub use byok_translate::{ClaudeModels, ReasoningMode};
 pub use executor::{
     CodexExecutor, DEFAULT_CODEX_BASE_URL, DEFAULT_IDLE_TIMEOUT, DEFAULT_OPENAI_BASE_URL, Mode,
 };

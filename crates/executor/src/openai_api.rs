@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use byok_translate::{
-    ModelEntry, ResponsesStreamBuilder, chat_to_response, resolve_chat_alias,
-    resolve_responses_alias, responses_to_chat_request,
+    ModelEntry, Preset, ResponsesStreamBuilder, chat_to_response, resolve_chat_alias,
+    resolve_responses_alias, response_to_message, responses_to_chat_request,
 };
 use byok_types::{
     ByokError, ChatRequest, ProviderId, ProviderResponse, Result, Secret, StreamProtocol,
@@ -116,6 +116,31 @@ impl OpenAiApi {
             }
         }
         self.responses_through_chat(&body, stream).await
+    }
+
+    /// Answers an Anthropic Messages request through the OpenAI API's `/v1/responses` (the
+    /// OpenAI preset: `max_tokens`, `temperature`, `top_p` and `metadata.user_id` carried
+    /// over). An upstream without `/v1/responses` answers it with its own 404.
+    pub(crate) async fn messages(
+        &self,
+        body: &Value,
+        model: &str,
+        catalog: &[ModelEntry],
+    ) -> Result<ProviderResponse> {
+        let mut translated = crate::anthropic::translate(body, model, Preset::OpenAi, catalog)?;
+        let response = self.post("/v1/responses", &mut translated.body).await?;
+        if translated.stream {
+            return Ok(ProviderResponse::Stream(crate::anthropic::stream(
+                response.bytes_stream(),
+                translated.options,
+                self.upstream.idle_timeout,
+            )));
+        }
+        let answer = self.upstream.read_json(response).await?;
+        Ok(ProviderResponse::Complete(response_to_message(
+            &answer,
+            &translated.options,
+        )))
     }
 
     /// Serves a Responses request from an upstream that speaks only Chat Completions.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use byok_types::{ByokError, ClientId, Secret};
 use subtle::ConstantTimeEq;
 
-use crate::ApiError;
+use crate::{AnthropicError, ApiError};
 
 /// Lets a request through when no key is configured or when it carries the key, as
 /// `Authorization: Bearer KEY` (OpenAI's SDKs) or `x-api-key: KEY` (Anthropic-style clients).
@@ -22,6 +22,15 @@ pub(crate) async fn require_client_key(
 ) -> Response {
     let client = match key {
         Some(key) if !carries_key(request.headers(), &key) => {
+            if crate::anthropic::is_anthropic_path(request.uri().path()) {
+                return AnthropicError(ByokError::Unauthorized(
+                    "missing or wrong client key: this byok server was started with \
+                     `--client-key`; send that key as `x-api-key: KEY` or `Authorization: Bearer \
+                     KEY` (ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN for Claude Code)"
+                        .into(),
+                ))
+                .into_response();
+            }
             return ApiError(ByokError::Unauthorized(
                 "missing or wrong client key: this byok server was started with `--client-key`; \
                  send that key as `Authorization: Bearer KEY` (the `api_key` of an OpenAI SDK)"

@@ -1,4 +1,4 @@
-//! Errors: [`ApiError`] answers a client in OpenAI's shape; [`ServeError`] stops the server.
+//! Errors: [`ApiError`] answers a client in OpenAI's shape, [`AnthropicError`] in Anthropic's; [`ServeError`] stops the server.
 
 use std::net::SocketAddr;
 
@@ -28,18 +28,49 @@ impl From<ByokError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, axum::Json(self.0.to_openai_json())).into_response();
-        // The rounding is byok-types' (see `ByokError::retry_after_secs`).
-        let retry_after = self.0.retry_after_secs();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        answer(&self.0, self.0.to_openai_json())
     }
+}
+
+/// A [`ByokError`] answered on the Anthropic API's endpoints (`/v1/messages`): the same status
+/// and `Retry-After` as [`ApiError`], the body in Anthropic's shape
+/// (`{"type": "error", "error": {"type", "message"}}`), which Anthropic's SDKs and Claude Code
+/// read.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use byok_server::AnthropicError;
+/// use byok_types::ByokError;
+///
+/// let response = AnthropicError(ByokError::Unauthorized("no key".into())).into_response();
+/// assert_eq!(response.status(), 401);
+/// ```
+#[derive(Debug)]
+pub struct AnthropicError(pub ByokError);
+
+impl From<ByokError> for AnthropicError {
+    fn from(err: ByokError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for AnthropicError {
+    fn into_response(self) -> Response {
+        answer(&self.0, self.0.to_anthropic_json())
+    }
+}
+
+/// `err`'s status, `body`, and `Retry-After` when the error knows how long to wait (the
+/// rounding is byok-types': see `ByokError::retry_after_secs`).
+fn answer(err: &ByokError, body: serde_json::Value) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(secs) = err.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 /// Why [`serve`](crate::serve) could not start or stopped with an error.

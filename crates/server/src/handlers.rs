@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::access_log::{RequestLog, usage_of_answer};
 use crate::context::Ctx;
-use crate::{ApiError, AppState, sse};
+use crate::{AnthropicError, ApiError, AppState, sse};
 
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
@@ -34,22 +34,7 @@ pub(crate) async fn responses(
     Ctx(ctx): Ctx,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body: Value = serde_json::from_slice(&read_body(body, &state)?).map_err(|e| {
-        ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
-    })?;
-    if !body.is_object() {
-        return Err(
-            ByokError::invalid_request("the request body must be a JSON object", None).into(),
-        );
-    }
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.trim().is_empty())
-        .ok_or_else(|| {
-            ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
-        })?;
-    log.set_model(model);
+    let body = json_with_model(body, &state, &log)?;
     let answer = state
         .until_cut(state.executor.responses(&ctx, body))
         .await?;
@@ -90,12 +75,17 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Any path that is not an endpoint.
-pub(crate) async fn not_found(uri: Uri) -> ApiError {
-    ApiError(ByokError::NotFound(format!(
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    let err = ByokError::NotFound(format!(
         "unknown URL `{}`: byok serves POST /v1/chat/completions, POST /v1/responses, \
-         GET /v1/models and GET /healthz",
+         POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and GET /healthz",
         uri.path()
-    )))
+    ));
+    if crate::anthropic::is_anthropic_path(uri.path()) {
+        AnthropicError(err).into_response()
+    } else {
+        ApiError(err).into_response()
+    }
 }
 
 /// A known path asked with the wrong method.
@@ -104,6 +94,11 @@ pub(crate) async fn method_not_allowed(method: Method, request: Request) -> Resp
         "{method} is not allowed on `{}`; see the `Allow` header for the methods that are",
         request.uri().path()
     );
+    if crate::anthropic::is_anthropic_path(request.uri().path()) {
+        let body = json!({"type": "error",
+            "error": {"type": "invalid_request_error", "message": message}});
+        return (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
+    }
     let body = json!({ "error": {
         "message": message,
         "type": "invalid_request_error",
@@ -115,6 +110,33 @@ pub(crate) async fn method_not_allowed(method: Method, request: Request) -> Resp
 
 fn model_object(state: &AppState, id: &str) -> Value {
     json!({ "id": id, "object": "model", "created": state.started_at, "owned_by": "openai" })
+}
+
+/// A request body that must be a JSON object with a non-empty `model` (Responses, Anthropic
+/// Messages), the model noted in the access log.
+pub(crate) fn json_with_model(
+    body: Result<Bytes, BytesRejection>,
+    state: &AppState,
+    log: &RequestLog,
+) -> Result<Value, ByokError> {
+    let body: Value = serde_json::from_slice(&read_body(body, state)?).map_err(|e| {
+        ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
+    })?;
+    if !body.is_object() {
+        return Err(ByokError::invalid_request(
+            "the request body must be a JSON object",
+            None,
+        ));
+    }
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| {
+            ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
+        })?;
+    log.set_model(model);
+    Ok(body)
 }
 
 fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<Bytes, ByokError> {
@@ -131,7 +153,7 @@ fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<By
     })
 }
 
-fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Response {
+pub(crate) fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Response {
     match answer {
         ProviderResponse::Complete(value) => {
             if let Some(usage) = usage_of_answer(&value) {

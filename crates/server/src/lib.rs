@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod access_log;
+mod anthropic;
 mod browser;
 mod client_key;
 mod config;
@@ -24,7 +25,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use config::{DEFAULT_BODY_LIMIT, ServerConfig};
-pub use error::{ApiError, ServeError};
+pub use error::{AnthropicError, ApiError, ServeError};
 pub use serve::{check_bind, serve, shutdown_signal};
 
 /// What every request handler shares: the executor that reaches the upstream and the config.
@@ -98,8 +99,9 @@ impl std::fmt::Debug for AppState {
 ///
 /// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
 /// `POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`,
-/// `GET /v1/models`, `GET /v1/models/{id}`; and `GET /healthz`, which
-/// needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
+/// `GET /v1/models`, `GET /v1/models/{id}`, the Anthropic API's `POST /v1/messages` (also
+/// `?beta=true`) and `POST /v1/messages/count_tokens` (errors in Anthropic's shape there); and
+/// `GET /healthz`, which needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
 /// Requests from web pages are checked as the README's security section says: a `Host` that
 /// is not loopback or in [`ServerConfig::allowed_hosts`] (checked as if listening on loopback,
 /// unless [`serve`] knows better), or an `Origin` that is not loopback or in
@@ -133,7 +135,12 @@ pub fn router(state: AppState) -> Router {
                 get(handlers::input_items),
             )
             .route(&format!("{prefix}/models"), get(handlers::list_models))
-            .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model));
+            .route(&format!("{prefix}/models/{{id}}"), get(handlers::get_model))
+            .route(&format!("{prefix}/messages"), post(anthropic::messages))
+            .route(
+                &format!("{prefix}/messages/count_tokens"),
+                post(anthropic::count_tokens),
+            );
     }
     // Behind the client key like the API: they name models and accounts.
     api = api

@@ -26,6 +26,9 @@ use crate::access_log::RequestLog;
 /// The comment line sent while the upstream is silent (SSE parsers skip it).
 pub(crate) const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
+/// What Anthropic's own streams send while silent, and what Anthropic clients expect.
+pub(crate) const ANTHROPIC_PING: &[u8] = b"event: ping\ndata: {\"type\":\"ping\"}\n\n";
+
 /// A `text/event-stream` response that relays `upstream`.
 ///
 /// `cut` ends the stream early (with an error event) when the server's shutdown grace is over.
@@ -141,7 +144,11 @@ impl Stream for Relay {
             this.silence.heard();
             // Inside an event (the upstream paused mid-event), a comment line would break it.
             if this.tail.between_events() {
-                return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
+                let keep_alive = match this.protocol {
+                    StreamProtocol::Anthropic => ANTHROPIC_PING,
+                    _ => KEEP_ALIVE,
+                };
+                return Poll::Ready(Some(Ok(Bytes::from_static(keep_alive))));
             }
         }
         Poll::Pending

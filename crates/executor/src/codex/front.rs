@@ -1,11 +1,12 @@
-//! The Chat Completions and Responses fronts of the Codex backend: a client's request
+//! The Chat Completions, Responses and Anthropic Messages fronts of the Codex backend: a
+//! client's request
 //! translated by byok-translate, sent with [`CodexBackend::send`], and the answer translated
 //! back (streamed, or collected into one object).
 
 use byok_translate::{
     ChatOptions, ChatStreamTranslator, ModelEntry, Preset, ReasoningMode, ResponseCollector,
     ResponsesPassthrough, chat_to_responses, resolve_chat_alias, resolve_responses_alias,
-    response_to_chat, responses_for_codex,
+    response_to_chat, response_to_message, responses_for_codex,
 };
 use byok_types::{
     ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol,
@@ -98,6 +99,38 @@ impl CodexBackend {
             keep.collected(&mut collected).await;
         }
         Ok(ProviderResponse::Complete(collected))
+    }
+
+    /// Answers an Anthropic Messages request (`POST /v1/messages`): Messages events, or one
+    /// `message` object collected from the stream. Nothing is kept: Anthropic clients send
+    /// the whole conversation every turn, thinking blocks carrying the reasoning items.
+    ///
+    /// The conversation (`session.rs`) is named by `metadata.user_id` when the client sends
+    /// one, as Chat's `user` names it (Claude Code's holds its session id).
+    pub(crate) async fn messages(
+        &self,
+        ctx: &RequestContext,
+        body: &Value,
+        model: &str,
+        catalog: &[ModelEntry],
+    ) -> Result<ProviderResponse> {
+        let translated = crate::anthropic::translate(body, model, Preset::Codex, catalog)?;
+        let user = body["metadata"]["user_id"].as_str();
+        let conversation = Conversation::of(ctx, &translated.body, user);
+        let response = self.send(&conversation, translated.body).await?;
+        if translated.stream {
+            return Ok(ProviderResponse::Stream(crate::anthropic::stream(
+                response.bytes_stream(),
+                translated.options,
+                self.upstream.idle_timeout,
+            )));
+        }
+        // The tool names are restored by `response_to_message`, from the options.
+        let collected = self.collect(response, ResponseCollector::new()).await?;
+        Ok(ProviderResponse::Complete(response_to_message(
+            &collected,
+            &translated.options,
+        )))
     }
 
     /// Reads a whole Codex stream into one `response` object (its output built from the items).
