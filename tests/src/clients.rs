@@ -5,7 +5,7 @@
 //!
 //! - `BYOK_TEST_PYTHON` names a Python to use as it is (`.ci/run` points it at a prepared venv).
 //!   It must import every package the test asks for.
-//! - The JavaScript clients (the Vercel AI SDK) are the npm project in `tests/js`
+//! - The JavaScript clients (the Vercel AI SDK, Claude Code) are the npm project in `tests/js`
 //!   (`package.json` and its lockfile): [`node_project`] runs `npm ci` there when its
 //!   `node_modules` is missing (`.ci/run` does it first), and gives the Node 22 of the npm
 //!   package `node`, which the AI SDK needs where the system's Node is older.
@@ -99,7 +99,11 @@ pub fn node_project() -> NodeProject {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     let node = dir.join("node_modules/.bin/node");
-    let installed = || node.exists() && dir.join("node_modules/@ai-sdk/openai").exists();
+    let installed = || {
+        node.exists()
+            && dir.join("node_modules/@ai-sdk/openai").exists()
+            && dir.join("node_modules/.bin/claude").exists()
+    };
     if !installed() {
         let clients = clients_dir();
         std::fs::create_dir_all(&clients)
@@ -149,6 +153,28 @@ pub fn node_project() -> NodeProject {
         dir.join("package.json").display()
     );
     NodeProject { dir, node }
+}
+
+impl NodeProject {
+    /// Claude Code's `claude` (the version `tests/js/package.json` pins).
+    ///
+    /// # Panics
+    ///
+    /// When it does not run: the message says how to reinstall it.
+    pub fn claude_code(&self) -> PathBuf {
+        let claude = self.dir.join("node_modules/.bin/claude");
+        let runs = Command::new(&claude)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        assert!(
+            runs,
+            "{} does not run `--version`: run `npm ci` in {}",
+            claude.display(),
+            self.dir.display()
+        );
+        claude
+    }
 }
 
 /// Where the tests keep the clients they install: `target/test-clients`.
