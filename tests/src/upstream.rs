@@ -70,6 +70,8 @@ struct Shared {
     answers: AtomicUsize,
     /// How many response bodies ended (sent in full, or dropped because the peer went away).
     bodies_ended: watch::Sender<usize>,
+    /// What `GET {CODEX_PATH}/models` answers (see [`StandIn::set_catalog`]); none: 404.
+    catalog: Mutex<Option<Value>>,
 }
 
 /// The running stand-in. Dropping it stops it.
@@ -98,9 +100,14 @@ impl StandIn {
             numbered: AtomicBool::new(false),
             answers: AtomicUsize::new(0),
             bodies_ended: watch::channel(0).0,
+            catalog: Mutex::new(None),
         });
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
+            .route(
+                &format!("{CODEX_PATH}/models"),
+                axum::routing::get(codex_models),
+            )
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/responses", post(openai_responses))
             .route(
@@ -127,6 +134,12 @@ impl StandIn {
     /// The Codex base URL to give byok.
     pub fn codex_base_url(&self) -> String {
         format!("{}{CODEX_PATH}", self.url)
+    }
+
+    /// Serves `catalog` (the backend's `{"models": [...]}`) at `GET {CODEX_PATH}/models`,
+    /// tagged `x-models-etag: "standin-1"`.
+    pub fn set_catalog(&self, catalog: Value) {
+        *self.shared.catalog.lock().expect("lock") = Some(catalog);
     }
 
     /// Changes how later requests are answered.
@@ -165,6 +178,20 @@ struct EndGuard(Arc<Shared>);
 impl Drop for EndGuard {
     fn drop(&mut self) {
         self.0.bodies_ended.send_modify(|n| *n += 1);
+    }
+}
+
+async fn codex_models(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.catalog.lock().expect("lock").clone() {
+        Some(catalog) => {
+            let mut response = axum::Json(catalog).into_response();
+            response.headers_mut().insert(
+                "x-models-etag",
+                axum::http::HeaderValue::from_static("\"standin-1\""),
+            );
+            response
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

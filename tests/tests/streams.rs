@@ -67,7 +67,7 @@ async fn lists_models_and_reports_health() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert!(
-        ids.contains(&"o4-mini") && ids.contains(&"gpt-5"),
+        ids.contains(&"o4-mini") && ids.contains(&"gpt-5.6-sol"),
         "{ids:?}"
     );
     let one = byok.get("/v1/models/o4-mini").await;

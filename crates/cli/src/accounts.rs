@@ -1,14 +1,11 @@
 //! The account commands: `login`, `logout`, `import-codex-cli`, `models`.
 
-use std::sync::Arc;
-
 use byok_auth::login::device::{self, DeviceOptions};
 use byok_auth::login::pkce::{self, PkceOptions};
 use byok_auth::{AuthConfig, CodexCliStore, FileTokenStore, TokenStore, import_codex_cli};
-use byok_types::RateLimitStore;
 
 use crate::args::{ImportArgs, LoginArgs, LogoutArgs};
-use crate::{CliError, Credentials, Settings};
+use crate::{CliError, Settings};
 
 /// Where sign-ins and refreshes go: the settings' issuer, else the real one, asked by the
 /// Codex CLI of `codex_client_version` (the backend is told the same).
@@ -102,17 +99,5 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> Result<(), CliErr
         account.name,
         from.path().display()
     );
-    Ok(())
-}
-
-/// `byok models`: the model ids `byok serve` accepts with the current credentials.
-pub async fn models(settings: &Settings) -> Result<(), CliError> {
-    let credentials = Credentials::find(settings).await?;
-    let ratelimits = Arc::new(RateLimitStore::default());
-    let executor = credentials.executor(settings, ratelimits, &byok_types::Metrics::default())?;
-    eprintln!("Credentials: {credentials}\nModels `byok serve` accepts:");
-    for id in executor.supported_models() {
-        println!("{id}");
-    }
     Ok(())
 }

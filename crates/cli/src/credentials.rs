@@ -142,6 +142,7 @@ impl Credentials {
             .metrics(metrics.clone())
             .maybe_store(response_store(settings))
             .claude_models(settings.anthropic.clone())
+            .models_cache(settings.home.join(byok_executor::models::MODELS_CACHE_FILE))
             .build())
     }
 }

@@ -4,6 +4,7 @@ mod accounts;
 pub mod args;
 mod credentials;
 mod error;
+pub mod models;
 pub mod ratelimits;
 pub mod serve;
 mod settings;
@@ -43,7 +44,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logout(args) => accounts::logout(&settings, args).await,
         Command::Status(_) => status::status(&settings).await,
         Command::ImportCodexCli(args) => accounts::import(&settings, args).await,
-        Command::Models => accounts::models(&settings).await,
+        Command::Models => models::models(&settings).await,
         // Printed before the settings were read.
         Command::Completions(_) => Ok(()),
     }

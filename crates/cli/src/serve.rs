@@ -62,10 +62,30 @@ pub async fn run(
         settings.clone(),
         Arc::clone(&ratelimits),
     ));
-    let executor: Arc<dyn ProviderExecutor> = Arc::new(executor);
+    let executor = Arc::new(executor);
+    // The model catalog of every account whose kept copy is not fresh, asked at start as the
+    // official client does, in the background: serving starts at once, on the kept or bundled
+    // catalog until the answers come.
+    let catalogs = tokio::spawn({
+        let executor = Arc::clone(&executor);
+        async move {
+            match executor.refresh_models(true).await {
+                Ok(answers) => {
+                    for answer in answers {
+                        if let Err(err) = answer.answer {
+                            tracing::warn!(account = answer.account, error = %err, "the model catalog could not be fetched; `byok models` asks again");
+                        }
+                    }
+                }
+                Err(err) => tracing::debug!(error = %err, "no model catalog asked"),
+            }
+        }
+    });
+    let executor: Arc<dyn ProviderExecutor> = executor;
     let config = settings.server_config(&metrics);
     let served = byok_server::serve(listener, config, executor, shutdown).await;
     saver.abort();
+    catalogs.abort();
     if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &ratelimits) {
         tracing::warn!(error = %e, "could not save the rate-limit figures");
     }

@@ -13,8 +13,8 @@ use byok_types::{
 };
 use serde_json::Value;
 
-use crate::codex::CodexBackend;
-use crate::models::ModelCatalog;
+use crate::codex::{CodexBackend, Parts};
+use crate::models::{AccountModels, ModelCatalog};
 use crate::openai_api::OpenAiApi;
 use crate::{ProviderHttp, RetryPolicy};
 
@@ -24,6 +24,16 @@ pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com";
 pub const DEFAULT_CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
 /// How long a stream may stay silent before byok gives up on it.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// One account's answer to [`CodexExecutor::refresh_models`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ModelsAnswer {
+    /// The account asked.
+    pub account: String,
+    /// Its live catalog, or why it could not be had (the last one known stays in use).
+    pub answer: Result<AccountModels>,
+}
 
 /// Which upstream a [`CodexExecutor`] speaks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,7 +76,7 @@ pub struct CodexExecutor {
     /// Client model name -> the model that serves it.
     aliases: BTreeMap<String, String>,
     claude_models: ClaudeModels,
-    models: ModelCatalog,
+    models: Arc<ModelCatalog>,
 }
 
 /// The upstream a [`CodexExecutor`] was built for.
@@ -131,6 +141,10 @@ impl CodexExecutor {
         /// `GET /metrics` shows them).
         #[builder(into)]
         metrics: Option<Metrics>,
+        /// Where the live model catalogs are kept between runs (`$BYOK_HOME/models_cache.json`);
+        /// none: only in memory. Read when the executor is built.
+        #[builder(into)]
+        models_cache: Option<std::path::PathBuf>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
@@ -147,26 +161,33 @@ impl CodexExecutor {
         let identity = identity
             .or_else(|| auth.as_ref().map(|auth| auth.identity().clone()))
             .unwrap_or_default();
-        let upstream = match api_key.filter(|key| !key.is_empty()) {
-            Some(key) => Upstream::OpenAi(OpenAiApi::new(
+        let models = Arc::new(ModelCatalog::default());
+        let upstream = if let Some(key) = api_key.filter(|key| !key.is_empty()) {
+            Upstream::OpenAi(OpenAiApi::new(
                 transport,
                 key,
                 base(DEFAULT_OPENAI_BASE_URL),
-            )),
-            None => Upstream::Codex(CodexBackend::new(
-                transport,
+            ))
+        } else {
+            if let Some(path) = &models_cache {
+                models.load(path);
+            }
+            Upstream::Codex(CodexBackend::new(Parts {
+                upstream: transport,
                 auth,
-                base(DEFAULT_CODEX_BASE_URL),
+                base_url: base(DEFAULT_CODEX_BASE_URL),
                 identity,
                 store,
-            )),
+                catalog: Arc::clone(&models),
+                models_cache,
+            }))
         };
         Self {
             upstream,
             reasoning,
             aliases,
             claude_models,
-            models: ModelCatalog::default(),
+            models,
         }
     }
 }
@@ -181,9 +202,9 @@ impl CodexExecutor {
         }
     }
 
-    /// The model ids this executor serves, aliases such as `gpt-5-codex-high` and the
-    /// configured `[aliases]` included.
-    /// Never empty; always holds `o4-mini`.
+    /// The model ids this executor lists, aliases such as `gpt-5.6-sol-high` and the
+    /// configured `[aliases]` included, hidden models left out: the live catalogs' once known,
+    /// else the bundled list (which holds `o4-mini`). Never empty.
     pub fn supported_models(&self) -> Vec<String> {
         let mut ids = self.models.ids(self.mode() == Mode::ApiKey);
         // A configured alias is a model name clients may pick, like any other.
@@ -197,9 +218,28 @@ impl CodexExecutor {
         ids
     }
 
-    /// The model catalog in use: the bundled list until a live one replaces it.
+    /// The model catalogs in use: each signed-in account's live one once known, the bundled
+    /// list until then (and always in API-key mode).
     pub fn models(&self) -> &ModelCatalog {
         &self.models
+    }
+
+    /// Asks the Codex backend for the model catalog of every signed-in account now (as the
+    /// official client does at start), keeps what it answers (and in `models_cache`), and
+    /// returns each account's answer. API-key mode: nothing to ask.
+    ///
+    /// With `due_only`, only the accounts whose kept catalog is missing, older than an hour or
+    /// of another client version are asked.
+    pub async fn refresh_models(&self, due_only: bool) -> Result<Vec<ModelsAnswer>> {
+        match &self.upstream {
+            Upstream::OpenAi(_) => Ok(Vec::new()),
+            Upstream::Codex(codex) => Ok(codex
+                .refresh_models(due_only)
+                .await?
+                .into_iter()
+                .map(|(account, answer)| ModelsAnswer { account, answer })
+                .collect()),
+        }
     }
 
     /// Answers a Chat Completions request: a `chat.completion`, or, when `req.stream` is set,

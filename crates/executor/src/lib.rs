@@ -16,6 +16,7 @@ mod wait;
 pub use byok_translate::{ClaudeModels, ReasoningMode};
 pub use executor::{
     CodexExecutor, DEFAULT_CODEX_BASE_URL, DEFAULT_IDLE_TIMEOUT, DEFAULT_OPENAI_BASE_URL, Mode,
+    ModelsAnswer,
 };
 pub use http::ProviderHttp;
 pub use openai_api::{API_KEY_ACCOUNT, prompt_cache_key};

@@ -108,7 +108,7 @@ async fn tool_calls_stream_with_indexes_from_zero() {
     let upstream = StandIn::start(vec![Reply::Fixture("tools")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let request = chat(json!({
-        "model": "gpt-5-codex-high",
+        "model": "gpt-5.6-sol-high",
         "stream": true,
         "messages": [{"role": "user", "content": "Weather in New York?"}],
         "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
@@ -124,7 +124,7 @@ async fn tool_calls_stream_with_indexes_from_zero() {
 
     let received = upstream.received();
     assert_codex_request(&received[0], "acc-work");
-    assert_eq!(received[0].body["model"], "gpt-5-codex");
+    assert_eq!(received[0].body["model"], "gpt-5.6-sol");
     assert_eq!(received[0].body["reasoning"]["effort"], "high");
     let indexes: Vec<u64> = chat_chunks(&sse)
         .iter()
@@ -283,7 +283,7 @@ fn supported_models_are_listed_in_both_modes() {
         for executor in [&api, &oauth] {
             let models = executor.supported_models();
             assert!(models.iter().any(|m| m == "o4-mini"));
-            assert!(models.iter().any(|m| m == "gpt-5-codex-high"));
+            assert!(models.iter().any(|m| m == "gpt-5.6-sol-high"));
         }
         assert_eq!(api.mode(), byok_executor::Mode::ApiKey);
         assert_eq!(oauth.mode(), byok_executor::Mode::OAuth);

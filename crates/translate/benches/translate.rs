@@ -97,7 +97,7 @@ fn streams(c: &mut Criterion) {
 
 fn requests(c: &mut Criterion) {
     let chat = serde_json::json!({
-        "model": "gpt-5-codex-high",
+        "model": "gpt-5.6-sol-high",
         "messages": [
             {"role": "system", "content": "You are a helpful assistant. ".repeat(200)},
             {"role": "user", "content": "What's the weather like in New York?"},

@@ -23,8 +23,8 @@ pub use anthropic::{
 pub use codex::responses_for_codex;
 pub use error::{StreamError, TranslateError};
 pub use models::{
-    EFFORT_WORDS, ModelEntry, ResolvedModel, bundled_models, model_ids, resolve_chat_alias,
-    resolve_model, resolve_responses_alias,
+    EFFORT_WORDS, ModelEntry, ResolvedModel, bundled_models, codex_catalog, model_ids,
+    resolve_chat_alias, resolve_model, resolve_responses_alias,
 };
 pub use options::{Preset, ReasoningMode};
 pub use request::{TranslatedRequest, chat_to_responses};

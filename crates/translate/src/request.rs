@@ -35,7 +35,7 @@ const OPENAI_SAME: [&str; 9] = [
 
 /// Translates a Chat Completions request body into a Responses request body for `preset`.
 ///
-/// Model aliases (`gpt-5-codex-high`) are not this function's: resolve them first with
+/// Model aliases (`gpt-5.6-sol-high`) are not this function's: resolve them first with
 /// [`crate::resolve_chat_alias`], which sets `reasoning_effort`.
 ///
 /// ```
@@ -43,12 +43,12 @@ const OPENAI_SAME: [&str; 9] = [
 /// use serde_json::json;
 ///
 /// let mut chat = json!({
-///     "model": "gpt-5-codex-high",
+///     "model": "gpt-5.6-sol-high",
 ///     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
 /// });
 /// resolve_chat_alias(&mut chat, bundled_models()).unwrap();
 /// let body = chat_to_responses(&chat, Preset::Codex).unwrap().body;
-/// assert_eq!(body["model"], "gpt-5-codex");
+/// assert_eq!(body["model"], "gpt-5.6-sol");
 /// assert_eq!(body["reasoning"], json!({"effort": "high", "summary": "auto"}));
 /// assert_eq!(body["instructions"], "Be brief.");
 /// assert_eq!(body["input"][0]["content"][0], json!({"type": "input_text", "text": "Hi"}));

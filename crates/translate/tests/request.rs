@@ -119,8 +119,8 @@ fn the_openai_preset_keeps_sampling_fields_and_maps_the_token_limit() {
 #[test]
 fn effort_comes_from_the_model_suffix_or_reasoning_effort() {
     for (model, effort, base) in [
-        ("gpt-5-codex-high", "high", "gpt-5-codex"),
-        ("gpt-5-minimal", "minimal", "gpt-5"),
+        ("gpt-5.6-sol-high", "high", "gpt-5.6-sol"),
+        ("gpt-5.5-xhigh", "xhigh", "gpt-5.5"),
         ("o4-mini-low", "low", "o4-mini"),
     ] {
         for preset in [Preset::OpenAi, Preset::Codex] {
@@ -135,7 +135,7 @@ fn effort_comes_from_the_model_suffix_or_reasoning_effort() {
         }
     }
     let mut chat = with(
-        with(hi(), "model", "gpt-5-high".into()),
+        with(hi(), "model", "gpt-5.5-high".into()),
         "reasoning_effort",
         "low".into(),
     );
@@ -146,8 +146,8 @@ fn effort_comes_from_the_model_suffix_or_reasoning_effort() {
         "an explicit reasoning_effort wins over the suffix"
     );
     assert_eq!(
-        codex(&with(hi(), "model", "gpt-5-codex-mini".into()))["model"],
-        "gpt-5-codex-mini"
+        codex(&with(hi(), "model", "gpt-5.3-codex-spark".into()))["model"],
+        "gpt-5.3-codex-spark"
     );
 }
 

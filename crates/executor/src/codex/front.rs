@@ -31,6 +31,7 @@ impl CodexBackend {
     ) -> Result<ProviderResponse> {
         let mut chat = req.to_value();
         resolve_chat_alias(&mut chat, catalog).map_err(|e| translate_error(&e))?;
+        self.check_model(chat["model"].as_str().unwrap_or_default())?;
         let translated =
             chat_to_responses(&chat, Preset::Codex).map_err(|e| translate_error(&e))?;
         log_notes(&translated.notes);
@@ -70,6 +71,7 @@ impl CodexBackend {
         // The client's `stream` decides, never its accept header; the backend always streams.
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
         resolve_responses_alias(&mut body, catalog).map_err(|e| translate_error(&e))?;
+        self.check_model(body["model"].as_str().unwrap_or_default())?;
         let (body, keep) = self.with_history(ctx, body).await?;
         let translated = responses_for_codex(body).map_err(|e| translate_error(&e))?;
         log_notes(&translated.notes);

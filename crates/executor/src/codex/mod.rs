@@ -3,6 +3,7 @@
 //! [`CodexBackend::send`] is the one way a Responses body reaches the backend; the fronts
 //! (Chat, Responses: [`front`]) translate a client's request into such a body and back.
 
+mod catalog;
 mod front;
 mod hold;
 mod pool;
@@ -18,9 +19,11 @@ use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use serde_json::Value;
 
+use crate::models::{AccountModels, ModelCatalog};
 use crate::upstream::{Sender, Upstream};
 use crate::upstream_error::says_model_unsupported;
 use crate::wait::{all_resting, rest_until};
+use catalog::{Catalogs, MODELS_ETAG, Reach};
 pub(crate) use hold::Started;
 use hold::{LimitsSink, hold_back};
 use pool::{AccountPool, Turn};
@@ -48,25 +51,95 @@ pub(crate) struct CodexBackend {
     sessions: Box<Sessions>,
     /// Where served responses are kept for later references (`stored.rs`); none: not kept.
     pub(crate) store: Option<Arc<dyn ResponseStore>>,
+    /// The model catalog requests are resolved against.
+    catalog: Arc<ModelCatalog>,
+    /// What asks the backend for each account's catalog; none without sign-ins.
+    catalogs: Option<Arc<Catalogs>>,
+}
+
+/// What a [`CodexBackend`] is built from.
+pub(crate) struct Parts {
+    pub(crate) upstream: Upstream,
+    pub(crate) auth: Option<Arc<AuthManager>>,
+    pub(crate) base_url: String,
+    pub(crate) identity: CodexIdentity,
+    pub(crate) store: Option<Arc<dyn ResponseStore>>,
+    pub(crate) catalog: Arc<ModelCatalog>,
+    pub(crate) models_cache: Option<std::path::PathBuf>,
 }
 
 impl CodexBackend {
-    pub(crate) fn new(
-        upstream: Upstream,
-        auth: Option<Arc<AuthManager>>,
-        base_url: String,
-        identity: CodexIdentity,
-        store: Option<Arc<dyn ResponseStore>>,
-    ) -> Self {
+    pub(crate) fn new(parts: Parts) -> Self {
+        let catalogs = parts.auth.as_ref().map(|auth| {
+            let reach = Reach {
+                upstream: parts.upstream.clone(),
+                auth: Arc::clone(auth),
+                base_url: parts.base_url.clone(),
+                identity: parts.identity.clone(),
+            };
+            Arc::new(Catalogs::new(
+                reach,
+                Arc::clone(&parts.catalog),
+                parts.models_cache,
+            ))
+        });
         Self {
-            upstream,
-            auth,
-            base_url,
-            identity,
+            upstream: parts.upstream,
+            auth: parts.auth,
+            base_url: parts.base_url,
+            identity: parts.identity,
             pool: AccountPool::default(),
             sessions: Box::default(),
-            store,
+            store: parts.store,
+            catalog: parts.catalog,
+            catalogs,
         }
+    }
+
+    /// Asks the backend for the catalog of every signed-in account (`due_only`: those whose
+    /// kept copy is missing, older than an hour or of another client version), one account
+    /// after the other; what each answered.
+    pub(crate) async fn refresh_models(
+        &self,
+        due_only: bool,
+    ) -> Result<Vec<(String, Result<AccountModels>)>> {
+        let accounts = self.signed_in_accounts().await?;
+        let Some(catalogs) = &self.catalogs else {
+            return Ok(Vec::new());
+        };
+        self.catalog.keep_only(&accounts);
+        let now = unix_now();
+        let mut answers = Vec::new();
+        for account in accounts {
+            if due_only && !catalogs.due(&account, now) {
+                continue;
+            }
+            let answer = catalogs.refresh(&account).await;
+            answers.push((account, answer));
+        }
+        Ok(answers)
+    }
+
+    /// A 404 for a model no signed-in account's catalog holds, naming those it does.
+    pub(crate) fn unknown_model(&self, model: &str) -> ByokError {
+        ByokError::NotFound(format!(
+            "the model `{model}` is not served by the ChatGPT Codex backend for the signed-in \
+             accounts (retired, or never one of its models); current models: {}; `byok models` \
+             lists them with their effort aliases",
+            self.catalog.listed().join(", ")
+        ))
+    }
+
+    /// Refuses, before anything is sent, a model the live catalogs do not hold. With the
+    /// bundled list only, the backend decides (it may serve models byok does not know yet).
+    pub(crate) fn check_model(&self, model: &str) -> Result<()> {
+        if !model.is_empty()
+            && self.catalog.is_live()
+            && !self.catalog.get().iter().any(|entry| entry.id == model)
+        {
+            return Err(self.unknown_model(model));
+        }
+        Ok(())
     }
 
     /// The base URL, without a trailing slash.
@@ -108,10 +181,23 @@ impl CodexBackend {
                 return Err(all_resting(None, earliest_reset, now));
             }
         };
+        // Accounts whose live catalog lacks the model are not asked (the catalogs are per
+        // plan), unless none has it: then the backend decides.
+        let serving: Vec<String> = order
+            .iter()
+            .filter(|account| self.catalog.serves(account, model))
+            .cloned()
+            .collect();
+        if !serving.is_empty() {
+            order = serving;
+        }
         self.sessions.prefer(conversation, &mut order, now);
         let mut last_limit = None;
         let mut last_refused = None;
         for account in order {
+            if let Some(catalogs) = &self.catalogs {
+                catalogs.refresh_if_due(&account);
+            }
             let session = conversation.session(&account, &self.sessions, now);
             let filled = conversation.body_for(&mut body, &account, &self.identity);
             let bytes = serde_json::to_vec(&body).map_err(|e| ByokError::Internal(e.to_string()));
@@ -130,7 +216,7 @@ impl CodexBackend {
                     tracing::warn!(account, error = %err, "the account's credentials were refused");
                     last_refused = Some(err);
                 }
-                Err(err) => return Err(model_error(err, model)),
+                Err(err) => return Err(self.model_error(err, &account, model).await),
                 Ok(response) => {
                     conversation.served_as(&account);
                     self.sessions.served(conversation, &account, unix_now());
@@ -209,6 +295,10 @@ impl CodexBackend {
                 let turn_state = response.headers().get(TURN_STATE);
                 self.sessions
                     .keep_turn_state(session, turn_state, unix_now());
+                if let Some(catalogs) = &self.catalogs {
+                    let etag = response.headers().get(MODELS_ETAG);
+                    catalogs.answered_with(account, etag.and_then(|v| v.to_str().ok()));
+                }
                 hold_back(response, idle, limits)
             })
             .await
@@ -252,15 +342,18 @@ impl CodexBackend {
     }
 }
 
-/// A backend refusal of the model itself becomes a clear 404.
-fn model_error(err: ByokError, model: &str) -> ByokError {
-    match &err {
-        ByokError::Upstream { status, body, .. } if says_model_unsupported(*status, body) => {
-            ByokError::NotFound(format!(
-                "the model `{model}` is not served by the ChatGPT Codex backend for this account; \
-                 `byok models` lists the ones that are"
-            ))
+impl CodexBackend {
+    /// A backend refusal of the model itself becomes a 404 naming the models served now:
+    /// the account's catalog is asked for again first (the refusal says it changed).
+    async fn model_error(&self, err: ByokError, account: &str, model: &str) -> ByokError {
+        match &err {
+            ByokError::Upstream { status, body, .. } if says_model_unsupported(*status, body) => {
+                if let Some(catalogs) = &self.catalogs {
+                    catalogs.after_refusal(account).await;
+                }
+                self.unknown_model(model)
+            }
+            _ => err,
         }
-        _ => err,
     }
 }

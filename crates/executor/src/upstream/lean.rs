@@ -64,13 +64,28 @@ impl LeanClient {
         headers: HeaderMap,
         body: Bytes,
     ) -> Result<Response<Incoming>> {
+        self.send(Method::POST, url, headers, body).await
+    }
+
+    /// GETs `url` with `headers`; the answer's body is not read yet.
+    pub(crate) async fn get(&self, url: &str, headers: HeaderMap) -> Result<Response<Incoming>> {
+        self.send(Method::GET, url, headers, Bytes::new()).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response<Incoming>> {
         let uri: Uri = url.parse().map_err(|e| {
             ByokError::Config(format!(
                 "the upstream URL {url:?} is not valid ({e}); check the base URL"
             ))
         })?;
         let mut request = Request::new(Full::new(body));
-        *request.method_mut() = Method::POST;
+        *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
         self.client

@@ -96,6 +96,22 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// GETs `url`; the answer's body is not read yet.
+    pub(crate) async fn get(&self, url: &str, headers: HeaderMap) -> Result<UpstreamResponse> {
+        match self {
+            Self::Lean(client) => client.get(url, headers).await.map(UpstreamResponse::Lean),
+            Self::Reqwest(client) => client
+                .get(url)
+                .headers(headers)
+                .send()
+                .await
+                .map(UpstreamResponse::Reqwest)
+                .map_err(|e| reqwest_error(&e)),
+        }
+    }
+}
+
 /// An upstream's answer whose body is still on the wire.
 #[derive(Debug)]
 pub(crate) enum UpstreamResponse {

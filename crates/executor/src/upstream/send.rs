@@ -151,6 +151,36 @@ impl Upstream {
         }
     }
 
+    /// GETs `url` and reads its JSON answer (with the answer's headers), tried again as the
+    /// retry policy says; a non-2xx answer is the error it stands for.
+    pub(crate) async fn get_json(
+        &self,
+        url: &str,
+        headers: &HeaderMap,
+    ) -> Result<(HeaderMap, serde_json::Value)> {
+        self.retry
+            .run(|| async {
+                let request = self.http.transport().get(url, headers.clone());
+                let response = match tokio::time::timeout(self.idle_timeout, request).await {
+                    Ok(answer) => answer?,
+                    Err(_) => {
+                        return Err(ByokError::Timeout(format!(
+                            "the upstream did not answer within {} ms",
+                            self.idle_timeout.as_millis()
+                        )));
+                    }
+                };
+                let head = response.headers().clone();
+                if !response.status().is_success() {
+                    let status = response.status().as_u16();
+                    let body = self.read_error_body(response).await;
+                    return Err(upstream_error(status, &head, body));
+                }
+                Ok((head, self.read_json(response).await?))
+            })
+            .await
+    }
+
     /// The whole body of a 2xx answer that is not a stream, as JSON.
     pub(crate) async fn read_json(&self, response: UpstreamResponse) -> Result<serde_json::Value> {
         let bytes = match tokio::time::timeout(self.idle_timeout, response.bytes()).await {

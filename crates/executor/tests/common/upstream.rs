@@ -68,6 +68,11 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     /// Lingering bodies (`Reply::Linger`) byok dropped.
     let_go: Arc<std::sync::atomic::AtomicUsize>,
+    /// The model catalog `GET /models` serves and its tag; none: 404, as a backend that
+    /// cannot be asked.
+    catalog: Mutex<Option<(Value, String)>>,
+    /// Every `GET /models` received.
+    models_asked: Mutex<Vec<Received>>,
 }
 
 /// A stand-in OpenAI / Codex upstream on 127.0.0.1. Answers with its script in order, then
@@ -83,8 +88,13 @@ impl StandIn {
             script: Mutex::new(script.into()),
             received: Mutex::new(Vec::new()),
             let_go: Arc::default(),
+            catalog: Mutex::new(None),
+            models_asked: Mutex::new(Vec::new()),
         });
-        let router = Router::new().fallback(upstream).with_state(shared.clone());
+        let router = Router::new()
+            .route("/models", axum::routing::get(models))
+            .fallback(upstream)
+            .with_state(shared.clone());
         let url = serve(router).await;
         Self { url, shared }
     }
@@ -94,10 +104,56 @@ impl StandIn {
         self.shared.received.lock().unwrap().clone()
     }
 
+    /// Serves `catalog` (`{"models": [...]}`) at `GET /models` tagged `etag`, tags every answer
+    /// with it (`x-models-etag`), and refuses the models it does not hold as the backend does.
+    pub fn set_catalog(&self, catalog: Value, etag: &str) {
+        *self.shared.catalog.lock().unwrap() = Some((catalog, etag.to_owned()));
+    }
+
+    /// Every `GET /models` received so far.
+    pub fn models_asked(&self) -> Vec<Received> {
+        self.shared.models_asked.lock().unwrap().clone()
+    }
+
     /// How many lingering bodies (`Reply::Linger`) byok has let go of.
     pub fn let_go(&self) -> usize {
         self.shared.let_go.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// `GET /models?client_version=V`: the catalog, if one is set, for a request that carries
+/// what the official client sends (`official-http/01-GET-models.json`).
+async fn models(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    // The path with its query: what tells the client version.
+    let received = Received {
+        path: uri.to_string(),
+        headers,
+        body: Value::Null,
+    };
+    shared.models_asked.lock().unwrap().push(received.clone());
+    let Some((catalog, etag)) = shared.catalog.lock().unwrap().clone() else {
+        return (StatusCode::NOT_FOUND, "{\"detail\":\"Not Found\"}").into_response();
+    };
+    let version = uri.query().and_then(|q| q.strip_prefix("client_version="));
+    if version.is_none() || version != received.header("version") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "{\"detail\":\"client_version is required\"}",
+        )
+            .into_response();
+    }
+    if !received
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Bearer "))
+        || received.header("chatgpt-account-id").is_none()
+    {
+        return (StatusCode::UNAUTHORIZED, "{\"detail\":\"Unauthorized\"}").into_response();
+    }
+    let mut response = axum::Json(catalog).into_response();
+    response
+        .headers_mut()
+        .insert("x-models-etag", etag.parse().unwrap());
+    response
 }
 
 async fn upstream(
@@ -106,11 +162,40 @@ async fn upstream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
     shared.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body,
     });
+    let catalog = shared.catalog.lock().unwrap().clone();
+    if let Some((catalog, etag)) = catalog {
+        let served = catalog["models"]
+            .as_array()
+            .is_some_and(|models| models.iter().any(|m| m["slug"] == model.as_str()));
+        let mut response = if served {
+            answer(&shared).await
+        } else {
+            let detail = format!(
+                "The '{model}' model is not supported when using Codex with a ChatGPT account."
+            );
+            (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({ "detail": detail }).to_string(),
+            )
+                .into_response()
+        };
+        response
+            .headers_mut()
+            .insert("x-models-etag", etag.parse().unwrap());
+        return response;
+    }
+    answer(&shared).await
+}
+
+/// The next scripted answer.
+async fn answer(shared: &Arc<Shared>) -> Response {
     let reply = shared
         .script
         .lock()

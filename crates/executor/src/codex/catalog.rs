@@ -1,0 +1,291 @@
+//! The live model catalog of each signed-in account: `GET {codex_base}/models?client_version=V`,
+//! asked as the official Codex CLI asks it (`official-http/01-GET-models.json` in the
+//! recordings: `version`, `authorization`, `chatgpt-account-id`, `originator`, `user-agent`,
+//! `accept: */*`).
+//!
+//! When it is asked, per account:
+//! * at start (`byok serve`, `byok models`), unless the copy kept in `models_cache.json` is
+//!   fresh: fetched within the hour for the same client version;
+//! * then at most once an hour, in the background of a request (never delaying it);
+//! * when an answer's `x-models-etag` differs from the tag of the catalog byok holds (the
+//!   backend tags every answer with its catalog's version, which is how the official client
+//!   learns of a change; a matching tag confirms the catalog instead), once per new tag;
+//! * when the backend refuses a model as not supported, before byok answers the 404 (at most
+//!   once a minute, so a client retrying a retired model does not turn into a request each).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use byok_auth::{AuthManager, CodexIdentity};
+use byok_translate::codex_catalog;
+use byok_types::{ByokError, OAuthToken, Result, unix_now};
+use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+
+use crate::models::{AccountModels, ModelCatalog};
+use crate::upstream::Upstream;
+
+/// How old a catalog may get before it is asked for again.
+const REFRESH_EVERY_SECS: i64 = 3600;
+/// How soon after a refused model the catalog may be asked for again.
+const AFTER_REFUSAL_SECS: i64 = 60;
+/// The header the backend tags its answers with: the version of the catalog they were served
+/// with.
+pub(crate) const MODELS_ETAG: &str = "x-models-etag";
+
+/// What asks the backend for the catalogs and keeps them: shared (`Arc`) so that a refresh can
+/// run in the background of the request that found it due.
+#[derive(Debug)]
+pub(crate) struct Catalogs {
+    upstream: Upstream,
+    auth: Arc<AuthManager>,
+    /// `{codex_base}`, without a trailing slash.
+    base_url: String,
+    identity: CodexIdentity,
+    pub(crate) catalog: Arc<ModelCatalog>,
+    /// Where the catalogs are kept (`$BYOK_HOME/models_cache.json`); none: only in memory.
+    cache: Option<PathBuf>,
+    /// Account -> the Unix second byok last asked for its catalog.
+    asked: Mutex<HashMap<String, i64>>,
+    /// Account -> the last answer tag a refresh was started for.
+    chased: Mutex<HashMap<String, String>>,
+    /// Account -> held while its catalog is being fetched (one fetch at a time per account).
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How a [`Catalogs`] reaches the backend and names itself.
+pub(crate) struct Reach {
+    pub(crate) upstream: Upstream,
+    pub(crate) auth: Arc<AuthManager>,
+    pub(crate) base_url: String,
+    pub(crate) identity: CodexIdentity,
+}
+
+impl Catalogs {
+    pub(crate) fn new(reach: Reach, catalog: Arc<ModelCatalog>, cache: Option<PathBuf>) -> Self {
+        Self {
+            upstream: reach.upstream,
+            auth: reach.auth,
+            base_url: reach.base_url,
+            identity: reach.identity,
+            catalog,
+            cache,
+            asked: Mutex::default(),
+            chased: Mutex::default(),
+            fetching: Mutex::default(),
+        }
+    }
+
+    /// Asks the backend for `account`'s catalog now, keeps it and saves the cache.
+    pub(crate) async fn refresh(&self, account: &str) -> Result<AccountModels> {
+        let lock = self.fetch_lock(account);
+        let _fetching = lock.lock().await;
+        self.refresh_locked(account).await
+    }
+
+    /// [`Self::refresh`], its account's fetch lock held by the caller.
+    async fn refresh_locked(&self, account: &str) -> Result<AccountModels> {
+        self.asked(account, unix_now());
+        let fetched = self.fetch(account).await;
+        match &fetched {
+            Ok(models) => {
+                tracing::debug!(
+                    account,
+                    models = models.models.len(),
+                    etag = models.etag.as_deref(),
+                    "model catalog fetched"
+                );
+                self.catalog.set(account, models.clone());
+                self.save().await;
+            }
+            Err(err) => {
+                tracing::info!(account, error = %err, "the model catalog could not be fetched; the last one known (or the bundled list) stays in use");
+            }
+        }
+        fetched
+    }
+
+    /// Whether `account`'s catalog should be asked for: none is known, it is older than an
+    /// hour, or it was asked with another client version; and byok has not asked within the
+    /// hour (a backend that cannot answer is not asked on every request).
+    pub(crate) fn due(&self, account: &str, now: i64) -> bool {
+        let stale = self.catalog.account(account).is_none_or(|models| {
+            now - models.fetched_at >= REFRESH_EVERY_SECS
+                || models.client_version != self.identity.version()
+        });
+        stale && !self.asked_within(account, now, REFRESH_EVERY_SECS)
+    }
+
+    /// Starts a refresh of `account`'s catalog in the background if it is due.
+    pub(crate) fn refresh_if_due(self: &Arc<Self>, account: &str) {
+        if self.due(account, unix_now()) {
+            self.refresh_in_background(account);
+        }
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, account: &str) {
+        // Claimed now, so that the requests that follow do not start another, and locked now,
+        // so that one waiting for this answer (`after_refusal`) gets it.
+        self.asked(account, unix_now());
+        let Ok(fetching) = self.fetch_lock(account).try_lock_owned() else {
+            return; // being fetched already
+        };
+        let (this, account) = (Arc::clone(self), account.to_owned());
+        tokio::spawn(async move {
+            let _fetching = fetching;
+            let _ = this.refresh_locked(&account).await;
+        });
+    }
+
+    /// An answer for `account` carried the catalog tag `etag`: the same tag confirms the
+    /// catalog, another one means it changed.
+    pub(crate) fn answered_with(self: &Arc<Self>, account: &str, etag: Option<&str>) {
+        let Some(etag) = etag else {
+            return;
+        };
+        match self.catalog.account(account) {
+            Some(models) if models.etag.as_deref() == Some(etag) => {
+                self.catalog.confirm(account, unix_now());
+            }
+            // Once per tag: a backend whose catalog answer carries another tag than its
+            // other answers must not make every request ask again.
+            _ if self.chase(account, etag) => {
+                tracing::debug!(
+                    account,
+                    etag,
+                    "the backend's catalog changed; asking for it"
+                );
+                self.refresh_in_background(account);
+            }
+            _ => {}
+        }
+    }
+
+    /// The backend refused a model for `account`: its catalog is asked for again (unless it
+    /// was within the minute), so that the 404 names what it serves now.
+    pub(crate) async fn after_refusal(&self, account: &str) {
+        if self.asked_within(account, unix_now(), AFTER_REFUSAL_SECS) {
+            // Asked just now (maybe still asking, in the background): that answer will do.
+            let lock = self.fetch_lock(account);
+            drop(lock.lock().await);
+        } else {
+            let _ = self.refresh(account).await;
+        }
+    }
+
+    fn fetch_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(
+            self.fetching
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(account.to_owned())
+                .or_default(),
+        )
+    }
+
+    /// Whether `etag` is a tag no refresh was started for yet (and now one is).
+    fn chase(&self, account: &str, etag: &str) -> bool {
+        let mut chased = self.chased.lock().unwrap_or_else(PoisonError::into_inner);
+        if chased.get(account).is_some_and(|seen| seen == etag) {
+            return false;
+        }
+        chased.insert(account.to_owned(), etag.to_owned());
+        true
+    }
+
+    fn asked(&self, account: &str, now: i64) {
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(account.to_owned(), now);
+    }
+
+    fn asked_within(&self, account: &str, now: i64, secs: i64) -> bool {
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(account)
+            .is_some_and(|at| now - at < secs)
+    }
+
+    /// One `GET /models` as `account`, its token refreshed once if the backend refuses it.
+    async fn fetch(&self, account: &str) -> Result<AccountModels> {
+        let token = self.auth.get_token_for(account).await?;
+        let answer = match self.get_models(&token).await {
+            Err(ByokError::Upstream { status: 401, .. }) => {
+                let token = self.auth.refresh_unless_rotated(account).await?;
+                self.get_models(&token).await
+            }
+            other => other,
+        };
+        let (headers, body) = answer?;
+        let models = codex_catalog(&body)
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| {
+                ByokError::BadGateway("the backend's model catalog lists no models".into())
+            })?;
+        let etag = [MODELS_ETAG, "etag"]
+            .iter()
+            .find_map(|name| headers.get(*name)?.to_str().ok())
+            .map(str::to_owned);
+        Ok(AccountModels::new(
+            models,
+            etag,
+            unix_now(),
+            self.identity.version().to_owned(),
+        ))
+    }
+
+    async fn get_models(&self, token: &OAuthToken) -> Result<(HeaderMap, serde_json::Value)> {
+        let query = serde_urlencoded::to_string([("client_version", self.identity.version())])
+            .map_err(|e| ByokError::Internal(e.to_string()))?;
+        let url = format!("{}/models?{query}", self.base_url);
+        self.upstream.get_json(&url, &self.headers(token)?).await
+    }
+
+    /// The official client's `/models` headers, in its order.
+    fn headers(&self, token: &OAuthToken) -> Result<HeaderMap> {
+        let bad = |what: &str| {
+            ByokError::Config(format!(
+                "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
+            ))
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("version"),
+            HeaderValue::from_str(self.identity.version()).map_err(|_| bad("client version"))?,
+        );
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
+            .map_err(|_| bad("access token"))?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        if let Some(account_id) = &token.account_id {
+            headers.insert(
+                HeaderName::from_static("chatgpt-account-id"),
+                HeaderValue::from_str(account_id.as_str()).map_err(|_| bad("account id"))?,
+            );
+        }
+        headers.insert(
+            HeaderName::from_static("originator"),
+            HeaderValue::from_static(self.identity.originator()),
+        );
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(self.identity.user_agent()).map_err(|_| bad("user agent"))?,
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        Ok(headers)
+    }
+
+    /// Writes the catalogs to the cache file, off the async workers.
+    async fn save(&self) {
+        let Some(path) = self.cache.clone() else {
+            return;
+        };
+        let catalog = Arc::clone(&self.catalog);
+        let saved = tokio::task::spawn_blocking(move || catalog.save(&path)).await;
+        if let Ok(Err(err)) = saved {
+            tracing::warn!(error = %err, "could not save the model catalog cache");
+        }
+    }
+}
