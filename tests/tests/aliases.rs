@@ -89,7 +89,7 @@ async fn an_aliased_model_is_served_by_its_target_and_answers_under_the_asked_na
 async fn an_effort_alias_answers_under_its_own_name() {
     let standin = StandIn::start(Reply::Replay("text")).await;
     let byok = Byok::signed_in(&standin).await;
-    let body = json!({"model": "gpt-5-high", "stream": true,
+    let body = json!({"model": "gpt-5.5-high", "stream": true,
                       "messages": [{"role": "user", "content": "Say hi"}]});
     let streamed = byok
         .post("/v1/chat/completions", &body)
@@ -98,11 +98,13 @@ async fn an_effort_alias_answers_under_its_own_name() {
         .await
         .unwrap();
     assert!(
-        events(&streamed).iter().all(|c| c["model"] == "gpt-5-high"),
+        events(&streamed)
+            .iter()
+            .all(|c| c["model"] == "gpt-5.5-high"),
         "{streamed}"
     );
     let sent = &standin.received()[0].body;
-    assert_eq!(sent["model"], "gpt-5");
+    assert_eq!(sent["model"], "gpt-5.5");
     assert_eq!(sent["reasoning"]["effort"], "high");
     byok.stop().await.unwrap();
 }
