@@ -225,17 +225,85 @@ async fn listening_beyond_loopback_without_a_client_key_is_refused() {
     assert!(byok::serve::bind(&settings).await.is_ok());
 }
 
+/// An upstream 5xx still failing after the retries is the upstream's failure, not byok's: 502
+/// `upstream_error` with the upstream's words (before: the 500 or 503 itself, which looked
+/// like byok had failed).
 #[tokio::test]
-async fn an_upstream_server_error_is_retried_then_passed_on() {
-    let standin = StandIn::start(Reply::Status(500)).await;
-    let byok = Byok::signed_in(&standin).await;
-    let response = byok.post("/v1/chat/completions", &chat(true)).await;
-    assert_eq!(response.status(), 500);
+async fn an_upstream_server_error_is_retried_then_a_502_with_its_message() {
+    for status in [500, 503] {
+        let standin = StandIn::start(Reply::Status(status)).await;
+        let byok = Byok::signed_in(&standin).await;
+        for path in ["/v1/chat/completions", "/v1/responses"] {
+            let body = if path == "/v1/responses" {
+                json!({"model": "gpt-5", "input": "hi"})
+            } else {
+                chat(false)
+            };
+            let before = standin.received().len();
+            let response = byok.post(path, &body).await;
+            assert_eq!(response.status(), 502, "{status} {path}");
+            let error = error_of(response).await;
+            assert_eq!(error["type"], "upstream_error", "{error}");
+            assert_eq!(error["message"], "the stand-in fails on purpose");
+            assert_eq!(error["upstream_status"], status);
+            assert!(
+                standin.received().len() - before > 1,
+                "a {status} before any byte is retried"
+            );
+        }
+        byok.stop().await.unwrap();
+    }
+}
+
+/// The message of a 401 a request got.
+async fn unauthorized(byok: &Byok) -> String {
+    let response = byok.post("/v1/chat/completions", &chat(false)).await;
+    assert_eq!(response.status(), 401);
     let error = error_of(response).await;
-    assert_eq!(error["message"], "the stand-in fails on purpose");
+    assert_eq!(error["type"], "authentication_error");
+    error["message"].as_str().unwrap().to_owned()
+}
+
+/// A token the backend refuses although it was just refreshed: the sign-in is gone, and the
+/// 401 says how to sign in again, naming the account as `byok serve` announced it (before: the
+/// backend's bare 401).
+#[tokio::test]
+async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
+    // byok's own sign-in.
+    let standin = StandIn::start(Reply::Status(401)).await;
+    let byok = Byok::signed_in(&standin).await;
+    let message = unauthorized(&byok).await;
+    assert_eq!(standin.refreshes(), 1, "the token was refreshed");
+    assert_eq!(standin.received().len(), 2, "and tried once more");
+    assert!(message.contains("`me@example.com`"), "{message}");
     assert!(
-        standin.received().len() > 1,
-        "a 500 before any byte is retried"
+        message.contains("sign in again with `byok login`"),
+        "{message}"
+    );
+    byok.stop().await.unwrap();
+
+    // The Codex CLI's sign-in, used in place: its account is known by its email, and it is
+    // the Codex CLI that signs it in again.
+    let standin = StandIn::start(Reply::Status(401)).await;
+    let home = tempfile::tempdir().unwrap();
+    let codex_home = tempfile::tempdir().unwrap();
+    // The stand-in's issuer refreshes to me@example.com's tokens, so the sign-in is his.
+    let jwt = byok_e2e::harness::fake_jwt("me@example.com", "acc-e2e", 3600);
+    let auth = json!({
+        "tokens": {"id_token": jwt, "access_token": jwt, "refresh_token": "rt-cli",
+                   "account_id": "acc-e2e"},
+        "last_refresh": "2026-01-01T00:00:00Z",
+    });
+    std::fs::write(codex_home.path().join("auth.json"), auth.to_string()).unwrap();
+    let mut settings = Byok::settings(&home, &standin);
+    settings.codex_home = codex_home.path().to_owned();
+    let byok = Byok::start(home, settings).await;
+    let message = unauthorized(&byok).await;
+    assert_eq!(standin.refreshes(), 1);
+    assert!(message.contains("`me@example.com`"), "{message}");
+    assert!(
+        message.contains("sign in again with `codex login`"),
+        "{message}"
     );
     byok.stop().await.unwrap();
 }

@@ -63,6 +63,17 @@ pub enum AuthError {
         /// Why the issuer refused.
         reason: RefreshRejection,
     },
+    /// The backend refused the account's token although it was just refreshed: the sign-in
+    /// itself no longer works (revoked, signed out elsewhere, the plan ended).
+    #[error(
+        "the Codex backend refuses the ChatGPT sign-in of `{account}` even with a freshly refreshed token: sign in again with `{command}`"
+    )]
+    RefusedAfterRefresh {
+        /// The account, as `byok serve` announced it ([`crate::TokenStore::label`]).
+        account: String,
+        /// What signs it in again ([`crate::TokenStore::sign_in_command`]).
+        command: &'static str,
+    },
     /// The Codex CLI's `auth.json` is missing or holds no ChatGPT tokens.
     #[error(
         "no Codex CLI ChatGPT sign-in in {path}: sign in with `codex login` first (if the Codex CLI keeps its tokens in the OS keyring, set `cli_auth_credentials_store = \"file\"` in its config.toml and sign in again), point `CODEX_HOME` or `--from` at the right place, or use `byok login`"
@@ -160,6 +171,7 @@ impl From<AuthError> for ByokError {
             AuthError::NotSignedIn { .. }
             | AuthError::UnknownAccount { .. }
             | AuthError::SignInAgain { .. }
+            | AuthError::RefusedAfterRefresh { .. }
             | AuthError::CodexCliMissing { .. }
             | AuthError::InvalidJwt(_)
             | AuthError::LoginDenied(_) => Self::Unauthorized(message),

@@ -189,6 +189,20 @@ impl AuthManager {
             .await
     }
 
+    /// The error for a token the backend refused although it was just refreshed: sign in
+    /// again, naming the account as `byok serve` announced it and the command that does it
+    /// (`byok login`, or `codex login` for the Codex CLI's sign-in used in place).
+    pub async fn refused_after_refresh(&self, account: &str) -> AuthError {
+        let label = match self.store.get(account).await {
+            Ok(Some(stored)) => self.store.label(&stored),
+            _ => account.to_owned(),
+        };
+        AuthError::RefusedAfterRefresh {
+            account: label,
+            command: self.store.sign_in_command(),
+        }
+    }
+
     /// Refreshes `account` and saves the result; the caller holds the slot's refresh lock.
     ///
     /// A `refresh_token_reused` answer most often means another program holding the same

@@ -67,7 +67,7 @@ impl Credentials {
         let codex = CodexCliStore::new(&settings.codex_home);
         match codex.load().await {
             Ok(found) if !found.is_empty() => {
-                let account = found[0].claims().account_name();
+                let account = codex.label(&found[0]);
                 return Ok(Self::CodexCli {
                     store: codex,
                     account,

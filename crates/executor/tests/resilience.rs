@@ -110,6 +110,12 @@ async fn a_second_401_is_not_refreshed_again() {
     assert_eq!(err.status(), 401);
     assert_eq!(issuer.refreshes(), 1);
     assert_eq!(upstream.received().len(), 2);
+    // Refused even freshly refreshed: the sign-in is gone, and the error says what to do.
+    let message = err.to_string();
+    assert!(
+        message.contains("`work`") && message.contains("sign in again with `byok login`"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

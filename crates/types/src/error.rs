@@ -79,6 +79,10 @@ pub enum ByokError {
     },
     /// The upstream answered with a non-success status.
     ///
+    /// A 4xx is the client's to see as it is (its status, the upstream's error object). A 5xx
+    /// (or any other non-4xx status) is answered 502 `upstream_error` with the upstream's
+    /// message: the upstream failed, not byok, and a 500 would say otherwise.
+    ///
     /// `body` is kept for the client (it holds the upstream's own explanation) but never shown
     /// by `Display`, which logs read.
     #[error("the upstream answered HTTP {status}")]
@@ -125,7 +129,7 @@ impl ByokError {
             Self::PayloadTooLarge(_) => 413,
             Self::UsageLimit { .. } => 429,
             Self::Upstream { status, .. } => match *status {
-                s @ 400..=599 => s,
+                s @ 400..=499 => s,
                 _ => 502,
             },
             Self::Unreachable(_) | Self::BadGateway(_) => 502,
@@ -201,8 +205,9 @@ impl ByokError {
     /// The error as OpenAI's error object:
     /// `{"error":{"message","type","param","code"}}`.
     ///
-    /// For [`ByokError::Upstream`] an OpenAI-shaped upstream body is passed on as it is (it is
-    /// the upstream's own answer to this client); any other body is summarised.
+    /// For [`ByokError::Upstream`] a 4xx's OpenAI-shaped body is passed on as it is (it is the
+    /// upstream's own answer to this client); a 5xx becomes `upstream_error` with the upstream's
+    /// message and its status as `upstream_status`; any other body is summarised.
     ///
     /// ```
     /// use byok_types::ByokError;
@@ -214,10 +219,28 @@ impl ByokError {
     /// let json = err.to_openai_json();
     /// assert_eq!(json["error"]["message"], "Unsupported parameter: temperature");
     /// assert_eq!(json["error"]["param"], "temperature");
+    ///
+    /// // Still failing after the retries: 502, the upstream's words, never a 500 of byok's.
+    /// let err = ByokError::Upstream {
+    ///     status: 503,
+    ///     body: r#"{"error":{"message":"Service temporarily unavailable","type":"server_error"}}"#.into(),
+    ///     retry_after: None,
+    /// };
+    /// assert_eq!(err.status(), 502);
+    /// let json = err.to_openai_json();
+    /// assert_eq!(json["error"]["type"], "upstream_error");
+    /// assert_eq!(json["error"]["message"], "Service temporarily unavailable");
+    /// assert_eq!(json["error"]["upstream_status"], 503);
     /// ```
     pub fn to_openai_json(&self) -> Value {
         if let Self::Upstream { status, body, .. } = self {
-            return upstream_error_json(*status, body, self.error_type());
+            let mut json = upstream_error_json(*status, body, self.error_type());
+            if !(400..=499).contains(status) {
+                // The upstream's words, in byok's terms: an upstream failure, and which.
+                json["error"]["type"] = json!("upstream_error");
+                json["error"]["upstream_status"] = json!(status);
+            }
+            return json;
         }
         let param = match self {
             Self::InvalidRequest { param, .. } => param.clone(),
@@ -376,6 +399,50 @@ mod tests {
         assert_eq!(json["error"]["type"], "usage_limit_reached");
         assert_eq!(json["error"]["resets_in_seconds"], 120);
         assert_eq!(json["error"]["plan_type"], "plus");
+    }
+
+    #[test]
+    fn an_upstream_server_error_is_a_bad_gateway_with_the_upstreams_words() {
+        for status in [500, 503, 504] {
+            let err = ByokError::Upstream {
+                status,
+                body: r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}"#.into(),
+                retry_after: None,
+            };
+            assert_eq!(err.status(), 502);
+            let json = err.to_openai_json();
+            assert_eq!(json["error"]["type"], "upstream_error");
+            assert_eq!(
+                json["error"]["message"],
+                "The server had an error while processing your request."
+            );
+            assert_eq!(json["error"]["upstream_status"], status);
+        }
+        let html = ByokError::Upstream {
+            status: 500,
+            body: "<html>oops</html>".into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            html.to_openai_json()["error"]["message"],
+            "the upstream answered HTTP 500"
+        );
+        // A client error stays the client's, as the upstream said it.
+        let refused = ByokError::Upstream {
+            status: 422,
+            body: r#"{"error":{"message":"bad","type":"invalid_request_error"}}"#.into(),
+            retry_after: None,
+        };
+        assert_eq!(refused.status(), 422);
+        assert_eq!(
+            refused.to_openai_json()["error"]["type"],
+            "invalid_request_error"
+        );
+        assert!(
+            refused.to_openai_json()["error"]
+                .get("upstream_status")
+                .is_none()
+        );
     }
 
     #[test]

@@ -207,6 +207,16 @@ impl TokenStore for CodexCliStore {
         self.path.display().to_string()
     }
 
+    /// The email (or account id) the tokens carry: the store calls its one account
+    /// [`CodexCliStore::ACCOUNT`], which is nobody's name.
+    fn label(&self, account: &Account) -> String {
+        account.claims().account_name()
+    }
+
+    fn sign_in_command(&self) -> &'static str {
+        "codex login"
+    }
+
     async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {
         RefreshLock::acquire(&self.path).await.map(Some)
     }

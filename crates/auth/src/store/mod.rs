@@ -58,6 +58,17 @@ pub trait TokenStore: Send + Sync {
     /// Where the tokens are, for messages: the file's path.
     fn describe(&self) -> String;
 
+    /// The name a person knows `account` by, as `byok serve` announces it: the store's name
+    /// for it, unless the store has a better one (the Codex CLI's sign-in: its email).
+    fn label(&self, account: &Account) -> String {
+        account.name.clone()
+    }
+
+    /// The command that signs this store's accounts in again, for messages.
+    fn sign_in_command(&self) -> &'static str {
+        "byok login"
+    }
+
     /// Keeps other processes from refreshing this store's tokens until the lock is dropped
     /// (see [`RefreshLock`]). `None` for a store no other process can see.
     async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {

@@ -255,7 +255,8 @@ impl CodexBackend {
     }
 
     /// One account's try: retried as the policy says, and once more after a token refresh if
-    /// the backend refused the token (401).
+    /// the backend refused the token (401). Refused again, the sign-in itself is gone: a 401
+    /// that says how to sign in again.
     async fn send_as(&self, account: &str, session: &Session, body: &Bytes) -> Result<Started> {
         let token = self.auth()?.get_token_for(account).await?;
         match self.send_with(account, &token, session, body).await {
@@ -266,7 +267,12 @@ impl CodexBackend {
                     .auth()?
                     .refresh_rejected(account, &token.access_token)
                     .await?;
-                self.send_with(account, &token, session, body).await
+                match self.send_with(account, &token, session, body).await {
+                    Err(ByokError::Upstream { status: 401, .. }) => {
+                        Err(self.auth()?.refused_after_refresh(account).await.into())
+                    }
+                    other => other,
+                }
             }
             other => other,
         }
