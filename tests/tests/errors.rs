@@ -57,6 +57,112 @@ async fn bad_requests_unknown_routes_and_wrong_methods() {
     byok.stop().await.unwrap();
 }
 
+/// Strict input in ChatGPT mode: what the OpenAI API refuses gets its 400, naming the field,
+/// and nothing reaches the backend (before, each of these went out changed: the prompt dropped
+/// as `input: []`, a tool call's object arguments sent as `{}`, a `tools` string or a
+/// `tool_calls` object left out, a system-only chat sent as an empty conversation).
+#[tokio::test]
+async fn requests_the_api_refuses_get_400_naming_the_field_and_never_reach_the_backend() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let byok = Byok::signed_in(&standin).await;
+    let user = json!({"role": "user", "content": "What is the weather in Paris?"});
+    let call = |arguments: Value| {
+        json!({"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "weather", "arguments": arguments}}]})
+    };
+    let chat = |messages: Value| json!({"model": "gpt-5", "messages": messages});
+    let cases = [
+        ("/v1/responses", json!({"model": "gpt-5"}), "input"),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": null}),
+            "input",
+        ),
+        ("/v1/responses", chat(json!([user])), "messages"),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "stream": "yes"}),
+            "stream",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "stream_options": true}),
+            "stream_options",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "include": "reasoning.encrypted_content"}),
+            "include",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [user], "tools": "weather"}),
+            "tools",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(
+                json!([user, {"role": "assistant", "content": "Let me look.",
+                "tool_calls": {"id": "call_1"}}]),
+            ),
+            "messages[1].tool_calls",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(json!([user, call(json!({"city": "Paris"}))])),
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [user], "stream": 1}),
+            "stream",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [user], "stream_options": "usage"}),
+            "stream_options",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [user], "reasoning_effort": {"effort": "high"}}),
+            "reasoning_effort",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(json!([{"role": "system", "content": "You are a weather bot."}])),
+            "messages",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(json!([user, {"role": "assistant", "content": null}])),
+            "messages[1].content",
+        ),
+    ];
+    for (path, body, param) in cases {
+        let response = byok.post(path, &body).await;
+        assert_eq!(response.status(), 400, "{path} {body}");
+        let error = error_of(response).await;
+        assert_eq!(error["param"], param, "{path} {body}: {error}");
+        assert_eq!(error["type"], "invalid_request_error");
+        assert!(error["code"].is_string(), "{error}");
+    }
+    assert!(standin.received().is_empty(), "nothing reached the backend");
+    // The well-formed versions are served.
+    let response = byok
+        .post(
+            "/v1/chat/completions",
+            &chat(json!([user, call(json!("{\"city\":\"Paris\"}")),
+                {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}])),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        standin.received()[0].body["input"][1]["arguments"],
+        "{\"city\":\"Paris\"}"
+    );
+    byok.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_body_over_the_limit_gets_413() {
     let standin = StandIn::start(Reply::Replay("text")).await;

@@ -463,7 +463,11 @@ fn path_segment(id: &str) -> Result<&str> {
 
 /// A request byok-translate cannot translate: a 400 naming the field at fault.
 pub(crate) fn translate_error(err: &byok_translate::TranslateError) -> ByokError {
-    ByokError::invalid_request(err.to_string(), err.param())
+    ByokError::InvalidRequest {
+        message: err.to_string(),
+        param: err.param().map(str::to_owned),
+        code: err.code(),
+    }
 }
 
 /// One line per request: what, how long, how it ended. Never a body or a secret.

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, extract::Request};
-use byok_types::{ByokError, ChatRequest, ProviderResponse};
+use byok_types::{ByokError, ChatRequest, ProviderResponse, ResponsesRequest};
 use serde_json::{Value, json};
 
 use crate::access_log::{RequestLog, usage_of_answer};
@@ -34,7 +34,8 @@ pub(crate) async fn responses(
     Ctx(ctx): Ctx,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = json_with_model(body, &state, &log)?;
+    let body = ResponsesRequest::parse_json(&read_body(body, &state)?)?;
+    log.set_model(ResponsesRequest::check(&body)?.model);
     let answer = state
         .until_cut(state.executor.responses(&ctx, body))
         .await?;

@@ -37,6 +37,66 @@ async fn bad_requests_get_400_naming_the_field() {
             json!("model"),
         ),
         ("/v1/responses", "[]".to_owned(), Value::Null),
+        // Strict input: what would otherwise be dropped or replaced on the way upstream.
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5"}).to_string(),
+            json!("input"),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": null}).to_string(),
+            json!("input"),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}).to_string(),
+            json!("messages"),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "stream": "true"}).to_string(),
+            json!("stream"),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "include": "reasoning.encrypted_content"})
+                .to_string(),
+            json!("include"),
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "input": "hi", "tools": {}}).to_string(),
+            json!("tools"),
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}],
+                   "stream": "true"})
+            .to_string(),
+            json!("stream"),
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}],
+                   "stream_options": "include_usage"})
+            .to_string(),
+            json!("stream_options"),
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}],
+                   "tools": "none"})
+            .to_string(),
+            json!("tools"),
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}],
+                   "reasoning_effort": 3})
+            .to_string(),
+            json!("reasoning_effort"),
+        ),
     ];
     for (path, body, param) in cases {
         let response = client

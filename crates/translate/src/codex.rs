@@ -67,12 +67,32 @@ pub fn responses_for_codex(body: Value) -> Result<TranslatedRequest, TranslateEr
     match body.get("instructions") {
         None | Some(Value::Null) => drop(body.insert("instructions".into(), "".into())),
         Some(Value::String(_)) => {}
-        Some(_) => return Err(TranslateError::invalid("instructions", "expected a string")),
+        Some(other) => {
+            return Err(TranslateError::invalid_type(
+                "instructions",
+                "a string",
+                other,
+            ));
+        }
+    }
+    if let Some(tools) = body.get("tools").filter(|t| !t.is_null() && !t.is_array()) {
+        return Err(TranslateError::invalid_type(
+            "tools",
+            "an array of tools",
+            tools,
+        ));
     }
     shorten_tool_names(&mut body, &mut tool_names);
     let mut include: Vec<Value> = match body.remove("include") {
         Some(Value::Array(include)) => include,
-        _ => Vec::new(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(other) => {
+            return Err(TranslateError::invalid_type(
+                "include",
+                "an array of strings",
+                &other,
+            ));
+        }
     };
     if !include.iter().any(|entry| entry == ENCRYPTED_REASONING) {
         include.push(ENCRYPTED_REASONING.into());
@@ -135,8 +155,11 @@ pub(crate) fn codex_service_tier(
 
 /// `input` as the list of items the backend wants.
 fn input_items(input: Option<Value>) -> Result<Value, TranslateError> {
+    // Without `input` the prompt would be lost (an empty conversation sent instead).
     match input {
-        None | Some(Value::Null) => Ok(json!([])),
+        None => Err(TranslateError::Missing {
+            param: "input".into(),
+        }),
         Some(Value::String(text)) => {
             Ok(json!([{"role": "user", "content": [{"type": "input_text", "text": text}]}]))
         }
@@ -158,9 +181,10 @@ fn input_items(input: Option<Value>) -> Result<Value, TranslateError> {
             }
             Ok(Value::Array(items))
         }
-        Some(_) => Err(TranslateError::invalid(
+        Some(other) => Err(TranslateError::invalid_type(
             "input",
-            "expected a string or an array of items",
+            "one of a string or array of input items",
+            &other,
         )),
     }
 }

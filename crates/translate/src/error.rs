@@ -1,5 +1,6 @@
 //! The errors of this crate: a request that cannot be translated, a stream that did not end well.
 
+use serde_json::Value;
 use thiserror::Error;
 
 /// A request this crate cannot translate; its message suits a `400` answer to the client.
@@ -21,6 +22,16 @@ pub enum TranslateError {
         param: String,
         /// What is wrong with it and what is expected instead.
         reason: String,
+    },
+    /// A field holds a value of the wrong JSON type; the message is the OpenAI API's own.
+    #[error("Invalid type for '{param}': expected {expected}, but got {got} instead.")]
+    InvalidType {
+        /// The request field at fault.
+        param: String,
+        /// The type wanted, as the API says it (`a string`, `an array of objects`).
+        expected: &'static str,
+        /// The type sent (`a string`, `an object`, `null`).
+        got: &'static str,
     },
     /// A field asks for something the target API cannot do.
     #[error("{message}")]
@@ -54,8 +65,33 @@ impl TranslateError {
             Self::NotAnObject => None,
             Self::Missing { param }
             | Self::Invalid { param, .. }
+            | Self::InvalidType { param, .. }
             | Self::Unsupported { param, .. }
             | Self::NotStored { param, .. } => Some(param),
+        }
+    }
+
+    /// OpenAI's `error.code` for the fault, if it has one.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::NotAnObject | Self::NotStored { .. } => None,
+            Self::Missing { .. } => Some("missing_required_parameter"),
+            Self::Invalid { .. } => Some("invalid_value"),
+            Self::InvalidType { .. } => Some("invalid_type"),
+            Self::Unsupported { .. } => Some("unsupported_parameter"),
+        }
+    }
+
+    /// The error for `param` holding `got` where `expected` (as the API names it) belongs.
+    pub(crate) fn invalid_type(
+        param: impl Into<String>,
+        expected: &'static str,
+        got: &Value,
+    ) -> Self {
+        Self::InvalidType {
+            param: param.into(),
+            expected,
+            got: json_kind(got),
         }
     }
 
@@ -83,6 +119,20 @@ impl TranslateError {
             param: param.into(),
             message: message.into(),
         }
+    }
+}
+
+/// A JSON value's type as the OpenAI API names it in its errors ("but got a string instead").
+/// Twin of byok-types' `json_kind`: the two crates depend on none of ours (`cargo xtask layers`).
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -13,7 +13,9 @@ pub(crate) struct Conversation {
     pub input: Vec<Value>,
 }
 
-/// Converts the Chat `messages` array.
+/// Converts the Chat `messages` array. One made of instructions alone (system or developer
+/// messages) is refused: there is nothing to answer, and the backend would be sent an empty
+/// conversation.
 pub(crate) fn convert(
     messages: &[Value],
     preset: Preset,
@@ -77,6 +79,19 @@ pub(crate) fn convert(
             }
         }
     }
+    // Anything to answer: an item that is not instructions (a user or assistant message, a
+    // tool call or its result).
+    let exchange = conversation
+        .input
+        .iter()
+        .any(|item| item.get("role").and_then(Value::as_str) != Some("developer"));
+    if !exchange {
+        return Err(TranslateError::invalid(
+            "messages",
+            "it holds no user or assistant message, only instructions (system or developer \
+             messages); add the user's message",
+        ));
+    }
     Ok(conversation)
 }
 
@@ -108,24 +123,25 @@ fn plain_text(content: &Value, param: &str) -> Result<String, TranslateError> {
             }
             Ok(text)
         }
-        _ => Err(TranslateError::invalid(
-            param,
-            "expected a string or an array of content parts",
-        )),
+        _ => Err(TranslateError::invalid_type(param, CONTENT_TYPES, content)),
     }
 }
+
+/// What a message's `content` may be, in the OpenAI API's words.
+const CONTENT_TYPES: &str = "one of a string or array of objects";
 
 /// A user message's content as Responses input parts.
 fn user_parts(content: &Value, param: &str) -> Result<Vec<Value>, TranslateError> {
     let parts = match content {
         Value::String(text) => return Ok(vec![json!({"type": "input_text", "text": text})]),
-        Value::Array(parts) => parts,
-        _ => {
+        Value::Array(parts) if parts.is_empty() => {
             return Err(TranslateError::invalid(
                 param,
-                "expected a string or an array of content parts",
+                "empty array; send the message's text or at least one content part",
             ));
         }
+        Value::Array(parts) => parts,
+        _ => return Err(TranslateError::invalid_type(param, CONTENT_TYPES, content)),
     };
     parts
         .iter()
@@ -187,7 +203,8 @@ fn assistant(
     input: &mut Vec<Value>,
 ) -> Result<(), TranslateError> {
     let mut parts = Vec::new();
-    match message.get("content").unwrap_or(&Value::Null) {
+    let content = message.get("content").unwrap_or(&Value::Null);
+    match content {
         Value::Null => {}
         Value::String(text) if text.is_empty() => {}
         Value::String(text) => {
@@ -203,60 +220,102 @@ fn assistant(
             }
         }
         _ => {
-            return Err(TranslateError::invalid(
+            return Err(TranslateError::invalid_type(
                 format!("{param}.content"),
-                "expected a string or an array of content parts",
+                CONTENT_TYPES,
+                content,
             ));
         }
     }
-    if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
+    let refusal = message.get("refusal").and_then(Value::as_str);
+    if let Some(refusal) = refusal {
         parts.push(json!({"type": "refusal", "refusal": refusal}));
     }
     if !parts.is_empty() {
         input.push(message_item("assistant", parts));
     }
-    let calls = message
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    for (at, call) in calls.iter().enumerate() {
-        let param = format!("{param}.tool_calls[{at}]");
-        let id = call
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| TranslateError::Missing {
-                param: format!("{param}.id"),
-            })?;
-        if let Some(custom) = call.get("custom") {
-            let name = names.shorten(
-                custom
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            );
-            let input_text = custom
-                .get("input")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            input.push(json!({"type": "custom_tool_call", "call_id": id, "name": name, "input": input_text}));
-            continue;
+    let calls = match message.get("tool_calls").unwrap_or(&Value::Null) {
+        Value::Null => &[][..],
+        Value::Array(calls) => calls.as_slice(),
+        other => {
+            return Err(TranslateError::invalid_type(
+                format!("{param}.tool_calls"),
+                "an array of objects",
+                other,
+            ));
         }
-        let function = call
-            .get("function")
-            .ok_or_else(|| TranslateError::Missing {
-                param: format!("{param}.function"),
-            })?;
-        let name = function
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| TranslateError::Missing {
-                param: format!("{param}.function.name"),
-            })?;
-        let arguments = function
-            .get("arguments")
-            .and_then(Value::as_str)
-            .unwrap_or("{}");
-        input.push(json!({"type": "function_call", "call_id": id, "name": names.shorten(name), "arguments": arguments}));
+    };
+    // An assistant message says something, calls tools, or refuses: one with none of them
+    // (`content` null or left out) is refused by the OpenAI API, and would vanish here.
+    if content.is_null() && refusal.is_none() && calls.is_empty() {
+        return Err(TranslateError::invalid_type(
+            format!("{param}.content"),
+            CONTENT_TYPES,
+            content,
+        ));
+    }
+    for (at, call) in calls.iter().enumerate() {
+        input.push(tool_call(
+            call,
+            &format!("{param}.tool_calls[{at}]"),
+            names,
+        )?);
     }
     Ok(())
+}
+
+/// One of an assistant message's `tool_calls` as a call item.
+fn tool_call(call: &Value, param: &str, names: &mut ToolNameMap) -> Result<Value, TranslateError> {
+    let id = call
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TranslateError::Missing {
+            param: format!("{param}.id"),
+        })?;
+    if let Some(custom) = call.get("custom") {
+        let name = names.shorten(
+            custom
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
+        let input_text = custom
+            .get("input")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Ok(
+            json!({"type": "custom_tool_call", "call_id": id, "name": name, "input": input_text}),
+        );
+    }
+    let function = call
+        .get("function")
+        .ok_or_else(|| TranslateError::Missing {
+            param: format!("{param}.function"),
+        })?;
+    let name = function
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TranslateError::Missing {
+            param: format!("{param}.function.name"),
+        })?;
+    // The arguments as the model wrote them: a JSON text, never an object (a gateway that sent
+    // `{}` instead would tell the model it had called the tool without them).
+    let arguments = match function.get("arguments") {
+        Some(Value::String(arguments)) => arguments,
+        None => {
+            return Err(TranslateError::Missing {
+                param: format!("{param}.function.arguments"),
+            });
+        }
+        Some(other) => {
+            return Err(TranslateError::invalid_type(
+                format!("{param}.function.arguments"),
+                "a string",
+                other,
+            ));
+        }
+    };
+    Ok(
+        json!({"type": "function_call", "call_id": id, "name": names.shorten(name), "arguments": arguments}),
+    )
 }

@@ -85,7 +85,7 @@ pub fn chat_to_responses(
         );
     }
     body.insert("input".into(), conversation.input.into());
-    if let Some(tools) = chat.get("tools").and_then(Value::as_array) {
+    if let Some(tools) = array_field(chat, "tools")? {
         body.insert(
             "tools".into(),
             tools
@@ -103,8 +103,7 @@ pub fn chat_to_responses(
     if let Some(text) = text_options(chat)? {
         body.insert("text".into(), text);
     }
-    let effort = chat.get("reasoning_effort").and_then(Value::as_str);
-    match (effort, preset) {
+    match (reasoning_effort(chat)?, preset) {
         (Some(effort), _) => drop(body.insert(
             "reasoning".into(),
             json!({"effort": effort, "summary": "auto"}),
@@ -157,6 +156,35 @@ pub fn chat_to_responses(
         tool_names,
         notes,
     })
+}
+
+/// The client's `reasoning_effort`, if it set one; not a string is refused, not dropped.
+fn reasoning_effort(chat: &Map<String, Value>) -> Result<Option<&str>, TranslateError> {
+    match chat.get("reasoning_effort").unwrap_or(&Value::Null) {
+        Value::Null => Ok(None),
+        Value::String(effort) => Ok(Some(effort)),
+        other => Err(TranslateError::invalid_type(
+            "reasoning_effort",
+            "a string",
+            other,
+        )),
+    }
+}
+
+/// The list `key` holds, if it is there and not null; another type is refused, not dropped.
+fn array_field<'a>(
+    chat: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a Vec<Value>>, TranslateError> {
+    match chat.get(key).unwrap_or(&Value::Null) {
+        Value::Null => Ok(None),
+        Value::Array(items) => Ok(Some(items)),
+        other => Err(TranslateError::invalid_type(
+            key,
+            "an array of objects",
+            other,
+        )),
+    }
 }
 
 /// `n` > 1 and `stop` have no Responses equivalent: refusing beats silently ignoring them.

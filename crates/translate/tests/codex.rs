@@ -106,11 +106,44 @@ fn what_cannot_work_without_stored_items_is_refused_clearly() {
         Some("input")
     );
     assert_eq!(
-        responses_for_codex(json!({"model": "m", "instructions": 3}))
+        responses_for_codex(json!({"model": "m", "input": "hi", "instructions": 3}))
             .unwrap_err()
             .param(),
         Some("instructions")
     );
+}
+
+/// A Responses body whose prompt or options would be lost on the way is refused, naming the
+/// field (before: no `input` and `input: null` went out as `input: []`, the prompt silently
+/// dropped; a string `include` was replaced; a `tools` object went on as it was).
+#[test]
+fn what_would_be_lost_on_the_way_is_refused() {
+    let cases = [
+        (json!({"model": "m"}), "input", "missing_required_parameter"),
+        (
+            json!({"model": "m", "input": null}),
+            "input",
+            "invalid_type",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "include": "reasoning.encrypted_content"}),
+            "include",
+            "invalid_type",
+        ),
+        (
+            json!({"model": "m", "input": "hi", "tools": {"type": "function"}}),
+            "tools",
+            "invalid_type",
+        ),
+    ];
+    for (body, param, code) in cases {
+        let err = responses_for_codex(body.clone()).unwrap_err();
+        assert_eq!(err.param(), Some(param), "{body}");
+        assert_eq!(err.code(), Some(code), "{body}");
+    }
+    let fine =
+        responses_for_codex(json!({"model": "m", "input": [], "include": null, "tools": null}));
+    assert_eq!(fine.unwrap().body["input"], json!([]));
 }
 
 #[test]

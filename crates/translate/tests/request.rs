@@ -309,6 +309,94 @@ fn malformed_requests_name_the_field_at_fault() {
     );
 }
 
+/// What the OpenAI API refuses is refused, naming the field, rather than dropped or replaced on
+/// the way to the backend (before: a `tools` string and a `tool_calls` object vanished, object
+/// arguments became `{}`, an object `reasoning_effort` was ignored, a system-only chat went out
+/// as an empty conversation and an assistant message without content disappeared).
+#[test]
+fn what_the_api_refuses_is_refused_not_sent_as_something_else() {
+    let user = json!({"role": "user", "content": "What is the weather?"});
+    let call = |arguments: Value| {
+        json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": arguments}}
+        ]})
+    };
+    let chat = |messages: Value| json!({"model": "gpt-5", "messages": messages});
+    let cases = [
+        (
+            with(hi(), "tools", json!("weather")),
+            "tools",
+            "Invalid type for 'tools': expected an array of objects, but got a string instead.",
+        ),
+        (
+            with(hi(), "reasoning_effort", json!({"effort": "high"})),
+            "reasoning_effort",
+            "Invalid type for 'reasoning_effort': expected a string, but got an object instead.",
+        ),
+        (
+            chat(
+                json!([user, {"role": "assistant", "content": "Let me look.", "tool_calls": {"id": "call_1"}}]),
+            ),
+            "messages[1].tool_calls",
+            "Invalid type for 'messages[1].tool_calls': expected an array of objects, but got an object instead.",
+        ),
+        (
+            chat(json!([user, call(json!({"city": "Paris"}))])),
+            "messages[1].tool_calls[0].function.arguments",
+            "Invalid type for 'messages[1].tool_calls[0].function.arguments': expected a string, but got an object instead.",
+        ),
+        (
+            chat(json!([user, {"role": "assistant"}])),
+            "messages[1].content",
+            "Invalid type for 'messages[1].content': expected one of a string or array of objects, but got null instead.",
+        ),
+        (
+            chat(json!([{"role": "user", "content": 7}])),
+            "messages[0].content",
+            "Invalid type for 'messages[0].content': expected one of a string or array of objects, but got an integer instead.",
+        ),
+    ];
+    for preset in [Preset::Codex, Preset::OpenAi] {
+        for (body, param, message) in &cases {
+            let err = chat_to_responses(body, preset).unwrap_err();
+            assert_eq!(err.param(), Some(*param), "{body}");
+            assert_eq!(err.code(), Some("invalid_type"), "{body}");
+            assert_eq!(err.to_string(), *message);
+        }
+        let missing = chat(json!([user, {"role": "assistant", "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "weather"}}
+        ]}]));
+        let err = chat_to_responses(&missing, preset).unwrap_err();
+        assert_eq!(
+            err.param(),
+            Some("messages[1].tool_calls[0].function.arguments")
+        );
+        assert_eq!(err.code(), Some("missing_required_parameter"));
+
+        // Instructions alone: nothing to answer.
+        let instructions = chat(json!([{"role": "system", "content": "Be brief."}]));
+        let err = chat_to_responses(&instructions, preset).unwrap_err();
+        assert_eq!(err.param(), Some("messages"));
+        assert!(
+            err.to_string().contains("no user or assistant message"),
+            "{err}"
+        );
+        let empty = chat(json!([{"role": "user", "content": []}]));
+        let err = chat_to_responses(&empty, preset).unwrap_err();
+        assert_eq!(err.param(), Some("messages[0].content"));
+    }
+    // What is well-formed passes: nulls are the defaults, a tool call needs no text, and a
+    // conversation may start with the assistant.
+    let fine = json!({"model": "gpt-5", "tools": null, "reasoning_effort": null, "messages": [
+        {"role": "assistant", "content": "Hello! Ask me about the weather."},
+        user,
+        call(json!("{\"city\":\"Paris\"}")),
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]});
+    let body = codex(&fine);
+    assert_eq!(body["input"][2]["arguments"], "{\"city\":\"Paris\"}");
+}
+
 #[test]
 fn long_tool_names_are_shortened_everywhere_and_restored_in_the_answer() {
     let long = format!("mcp__some_server__{}", "very_long_tool_name_".repeat(4));

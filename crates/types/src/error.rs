@@ -55,6 +55,9 @@ pub enum ByokError {
         message: String,
         /// The request field at fault, if one is.
         param: Option<String>,
+        /// OpenAI's `error.code` for the fault, when it has one: `invalid_type`,
+        /// `missing_required_parameter`, `unsupported_parameter`, ...
+        code: Option<&'static str>,
     },
     /// No credentials, or credentials the upstream refused (401).
     #[error("{0}")]
@@ -117,7 +120,46 @@ impl ByokError {
         Self::InvalidRequest {
             message: message.into(),
             param: param.map(str::to_owned),
+            code: None,
         }
+    }
+
+    /// A 400 error about the field `param`, with OpenAI's `code` for the fault.
+    pub fn invalid_param(param: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            message: message.into(),
+            param: Some(param.to_owned()),
+            code: Some(code),
+        }
+    }
+
+    /// The 400 the OpenAI API answers for a field of the wrong JSON type, in its words.
+    ///
+    /// ```
+    /// use byok_types::ByokError;
+    /// let err = ByokError::invalid_type("tools", "an array of objects", &serde_json::json!("x"));
+    /// let json = err.to_openai_json();
+    /// assert_eq!(json["error"]["message"], "Invalid type for 'tools': expected an array of objects, but got a string instead.");
+    /// assert_eq!((json["error"]["param"].as_str(), json["error"]["code"].as_str()), (Some("tools"), Some("invalid_type")));
+    /// ```
+    pub fn invalid_type(param: &str, expected: &str, got: &Value) -> Self {
+        Self::invalid_param(
+            param,
+            "invalid_type",
+            format!(
+                "Invalid type for '{param}': expected {expected}, but got {} instead.",
+                json_kind(got)
+            ),
+        )
+    }
+
+    /// The 400 the OpenAI API answers for a required field left out, in its words.
+    pub fn missing_param(param: &str) -> Self {
+        Self::invalid_param(
+            param,
+            "missing_required_parameter",
+            format!("Missing required parameter: '{param}'."),
+        )
     }
 
     /// The HTTP status this error is answered with.
@@ -191,6 +233,7 @@ impl ByokError {
     /// OpenAI's `error.code` for this error, when there is a fitting one.
     pub fn code(&self) -> Option<&'static str> {
         match self {
+            Self::InvalidRequest { code, .. } => *code,
             Self::Unauthorized(_) => Some("invalid_api_key"),
             Self::NotFound(_) => Some("not_found"),
             Self::PayloadTooLarge(_) => Some("payload_too_large"),
@@ -300,6 +343,20 @@ impl ByokError {
             .as_str()
             .map_or_else(|| self.to_string(), str::to_owned);
         json!({"type": "error", "error": {"type": self.anthropic_error_type(), "message": message}})
+    }
+}
+
+/// A JSON value's type as the OpenAI API names it in its errors ("but got a string instead").
+/// Twin of byok-translate's `json_kind`: the two crates depend on none of ours (`cargo xtask layers`).
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -25,7 +25,7 @@ pub use metrics::{
 };
 pub use provider::ProviderId;
 pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, RateLimitWindow};
-pub use request::ChatRequest;
+pub use request::{ChatRequest, ResponsesRequest};
 pub use secret::Secret;
 pub use silence::Silence;
 pub use status::{AccountStatus, ProviderStatus};
