@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use byok_e2e::{Byok, Reply, StandIn};
+use byok_e2e::{Byok, Reply, StandIn, harness};
 use byok_types::Secret;
 use serde_json::{Value, json};
 
@@ -393,11 +393,11 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     let standin = StandIn::start(Reply::Status(401)).await;
     let home = tempfile::tempdir().unwrap();
     let codex_home = tempfile::tempdir().unwrap();
-    // The stand-in's issuer refreshes to me@example.com's tokens, so the sign-in is his.
-    let jwt = byok_e2e::harness::fake_jwt("me@example.com", "acc-e2e", 3600);
+    // The issuer knows this sign-in's refresh token; its tokens name acc-e2e@example.com.
+    let jwt = harness::fake_jwt("acc-e2e@example.com", harness::ACCOUNT_ID, 3600);
     let auth = json!({
-        "tokens": {"id_token": jwt, "access_token": jwt, "refresh_token": "rt-cli",
-                   "account_id": "acc-e2e"},
+        "tokens": {"id_token": jwt, "access_token": jwt,
+                   "refresh_token": harness::REFRESH_TOKEN, "account_id": harness::ACCOUNT_ID},
         "last_refresh": "2026-01-01T00:00:00Z",
     });
     std::fs::write(codex_home.path().join("auth.json"), auth.to_string()).unwrap();
@@ -406,10 +406,29 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     let byok = Byok::start(home, settings).await;
     let message = unauthorized(&byok).await;
     assert_eq!(standin.refreshes(), 1);
-    assert!(message.contains("`me@example.com`"), "{message}");
+    assert!(message.contains("`acc-e2e@example.com`"), "{message}");
     assert!(
         message.contains("sign in again with `codex login`"),
         "{message}"
     );
+    byok.stop().await.unwrap();
+
+    // A refresh the issuer refuses names the Codex CLI's sign-in by its email too (before:
+    // "the ChatGPT sign-in of `codex-cli` has ended").
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = tempfile::tempdir().unwrap();
+    let expired = harness::fake_jwt("acc-e2e@example.com", harness::ACCOUNT_ID, -60);
+    let auth = json!({
+        "tokens": {"id_token": expired, "access_token": expired,
+                   "refresh_token": "rt-used-elsewhere", "account_id": harness::ACCOUNT_ID},
+        "last_refresh": "2026-01-01T00:00:00Z",
+    });
+    std::fs::write(codex_home.path().join("auth.json"), auth.to_string()).unwrap();
+    let mut settings = Byok::settings(&home, &standin);
+    settings.codex_home = codex_home.path().to_owned();
+    let byok = Byok::start(home, settings).await;
+    let message = unauthorized(&byok).await;
+    assert!(message.contains("`acc-e2e@example.com`"), "{message}");
+    assert!(!message.contains("codex-cli"), "{message}");
     byok.stop().await.unwrap();
 }

@@ -216,8 +216,9 @@ impl AuthManager {
         reason: RefreshReason,
     ) -> Result<OAuthToken, AuthError> {
         tracing::info!(account = %account.name, reason = reason.as_str(), "refreshing the ChatGPT token");
-        let refreshed =
-            token_endpoint::refresh(&self.config, &account.name, &account.token, reason).await;
+        // Messages name the account as `byok serve` announced it (the Codex CLI's by its email).
+        let label = self.store.label(&account);
+        let refreshed = token_endpoint::refresh(&self.config, &label, &account.token, reason).await;
         if let Some(metrics) = &self.metrics {
             let outcome = if refreshed.is_ok() { "ok" } else { "failed" };
             metrics

@@ -190,7 +190,12 @@ mod tests {
         let overload = failed(serde_json::json!({"code": "server_is_overloaded",
             "message": "Our servers are currently overloaded. Please try again later."}));
         let err = stream_failure(overload.as_bytes()).unwrap();
-        assert_eq!(err.status(), 503);
+        // A 503 to try again; still failing after the tries, the client gets 502 upstream_error.
+        assert!(
+            matches!(err, ByokError::Upstream { status: 503, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.status(), 502);
         assert!(crate::retry::is_retryable(&err));
         let json = err.to_openai_json();
         assert_eq!(json["error"]["code"], "server_is_overloaded");

@@ -100,8 +100,10 @@ async fn an_overload_before_output_is_tried_again_and_the_client_sees_one_answer
     assert_eq!(upstream.received().len(), 4);
 }
 
+/// Still overloaded after the tries: the upstream's failure, 502 `upstream_error` (issue #15's
+/// rule for every upstream 5xx), its code and words kept and its 503 in `upstream_status`.
 #[tokio::test]
-async fn an_overload_that_persists_is_a_503_naming_it() {
+async fn an_overload_that_persists_is_a_502_naming_it() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let overload = || fails_before_output("server_is_overloaded", OVERLOADED, json!({}));
@@ -113,8 +115,10 @@ async fn an_overload_that_persists_is_a_503_naming_it() {
         .await
         .unwrap_err();
 
-    assert_eq!(err.status(), 503, "{err:?}");
+    assert_eq!(err.status(), 502, "{err:?}");
     let json = err.to_openai_json();
+    assert_eq!(json["error"]["type"], "upstream_error");
+    assert_eq!(json["error"]["upstream_status"], 503);
     assert_eq!(json["error"]["code"], "server_is_overloaded");
     assert_eq!(json["error"]["message"], OVERLOADED);
     assert_eq!(
