@@ -209,19 +209,38 @@ impl Drop for Record {
         };
         tracing::info!(
             target: "byok::access",
-            method = %self.method,
-            path = %self.path,
-            model = %self.model.as_deref().unwrap_or("-"),
-            account = %account.as_deref().unwrap_or("-"),
+            method = %Escaped(&self.method),
+            path = %Escaped(&self.path),
+            model = %Escaped(self.model.as_deref().unwrap_or("-")),
+            account = %Escaped(account.as_deref().unwrap_or("-")),
             status = self.status.unwrap_or(0),
             duration_ms = ms,
             prompt_tokens = self.usage.map(|u| u.input),
             completion_tokens = self.usage.map(|u| u.output),
             cached_tokens = self.usage.map(|u| u.cached),
             reasoning_tokens = self.usage.map(|u| u.reasoning),
-            request_id = %self.request_id,
+            request_id = %Escaped(&self.request_id),
             "{outcome}"
         );
+    }
+}
+
+/// A value a client chose (path, model, request id), as a log line shows it: control
+/// characters and backslashes escaped as in a Rust string, so that a model name holding a
+/// newline cannot write a forged line below, nor terminal escapes rewrite the screen.
+struct Escaped<'a>(&'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            if c.is_control() || c == '\\' {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -75,6 +75,22 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+    // A model name that would start a forged line (and clear the terminal) if written raw.
+    server
+        .executor
+        .answer(Ok(byok_types::ProviderResponse::Complete(
+            json!({"id": "x"}),
+        )));
+    let mut forging = chat_body(false);
+    forging["model"] = json!("gpt-5\n2026-12-02T00:00:00Z  INFO byok::access: forged\u{1b}[2J");
+    let forged = reqwest::Client::new()
+        .post(server.url("/v1/chat/completions"))
+        .bearer_auth("sk-CLIENT-KEY-SECRET")
+        .json(&forging)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 200);
     server.stop().await.unwrap();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -82,7 +98,16 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         .lines()
         .filter(|l| l.contains("byok::access"))
         .collect();
-    assert_eq!(lines.len(), 2, "{logs}");
+    assert_eq!(lines.len(), 3, "{logs}");
+    assert!(
+        !logs.lines().any(|l| l.starts_with("2026-12-02T00:00:00Z")) && !logs.contains('\u{1b}'),
+        "{logs}"
+    );
+    assert!(
+        lines[2].contains(r"model=gpt-5\n2026-12-02T00:00:00Z  INFO byok::access: forged\u{1b}[2J"),
+        "{}",
+        lines[2]
+    );
     for field in [
         "method=POST",
         "path=/v1/chat/completions",
