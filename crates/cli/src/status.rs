@@ -191,12 +191,7 @@ fn limit_lines(snapshot: &RateLimitSnapshot, now: i64) -> Vec<String> {
 fn window_lines(families: &[LimitFamily], credits: Option<&Credits>, now: i64) -> Vec<String> {
     let mut lines = Vec::new();
     for family in families {
-        let windows = [
-            ("primary", &family.primary),
-            ("secondary", &family.secondary),
-        ];
-        for (which, window) in windows {
-            let Some(window) = window else { continue };
+        for (which, window) in family.windows() {
             let label = human::window_label(family, which, window.window_minutes);
             let mut line = format!("{label}: {}% used", window.used_percent);
             if let Some(at) = window.resets_at {

@@ -109,14 +109,9 @@ fn account_card(html: &mut String, account: &AccountStatus, now: i64) {
         );
     }
     for family in &account.rate_limits {
-        for (which, window) in [
-            ("primary", &family.primary),
-            ("secondary", &family.secondary),
-        ] {
-            if let Some(window) = window {
-                let label = human::window_label(family, which, window.window_minutes);
-                window_bar(html, &label, window, now);
-            }
+        for (which, window) in family.windows() {
+            let label = human::window_label(family, which, window.window_minutes);
+            window_bar(html, &label, window, now);
         }
     }
     if let Some(credits) = &account.credits {

@@ -86,11 +86,7 @@ fn set_gauges(metrics: &Metrics, status: &ProviderStatus, now: i64) {
     metrics.window_reset_seconds.clear();
     for account in &status.accounts {
         for family in &account.rate_limits {
-            for (which, window) in [
-                ("primary", &family.primary),
-                ("secondary", &family.secondary),
-            ] {
-                let Some(window) = window else { continue };
+            for (which, window) in family.windows() {
                 let labels = WindowLabels {
                     account: account.name.clone(),
                     window: format!("{}:{which}", family.id),

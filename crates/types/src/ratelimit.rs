@@ -68,6 +68,23 @@ pub struct Credits {
     pub balance: Option<String>,
 }
 
+impl LimitFamily {
+    /// The windows the backend reported, named `primary` (the short one) and `secondary`.
+    ///
+    /// ```
+    /// use byok_types::{LimitFamily, RateLimitWindow};
+    /// let window = RateLimitWindow { used_percent: 9.0, window_minutes: Some(299), resets_at: None };
+    /// let family = LimitFamily { id: "codex".into(), name: None, primary: Some(window), secondary: None };
+    /// let names: Vec<_> = family.windows().map(|(which, _)| which).collect();
+    /// assert_eq!(names, ["primary"]);
+    /// ```
+    pub fn windows(&self) -> impl Iterator<Item = (&'static str, &RateLimitWindow)> {
+        [("primary", &self.primary), ("secondary", &self.secondary)]
+            .into_iter()
+            .filter_map(|(which, window)| Some((which, window.as_ref()?)))
+    }
+}
+
 impl RateLimitSnapshot {
     /// A header's value parsed as a number, e.g. `x-codex-primary-used-percent`.
     pub fn number(&self, name: &str) -> Option<f64> {
