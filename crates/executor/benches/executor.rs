@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use byok_executor::CodexExecutor;
 use byok_types::ChatRequest;
-use common::{Issuer, StandIn, fixture, oauth_executor, read_stream, signed_in};
+use common::{Issuer, StandIn, fixture, oauth_executor, read_stream, signed_in, stand_in};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use serde_json::json;
@@ -26,6 +26,8 @@ const FIXTURE: &str = "text";
 struct Setup {
     runtime: tokio::runtime::Runtime,
     upstream_url: String,
+    // Keeps the stand-in serving (dropping it stops it).
+    _upstream: StandIn,
     executor: CodexExecutor,
     direct: reqwest::Client,
     events: u64,
@@ -43,7 +45,7 @@ fn setup() -> Setup {
         let issuer = Issuer::start().await;
         let accounts = signed_in(&["bench"], &issuer).await;
         // An empty script: every request gets the recorded `text` stream.
-        let upstream = StandIn::start(Vec::new()).await;
+        let upstream = stand_in(Vec::new()).await;
         let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
         (upstream, executor, accounts)
     });
@@ -51,6 +53,7 @@ fn setup() -> Setup {
     Setup {
         runtime,
         upstream_url: format!("{}/responses", upstream.url),
+        _upstream: upstream,
         executor,
         direct: reqwest::Client::new(),
         events,

@@ -34,7 +34,7 @@ fn expected_cache_key() -> String {
 
 #[tokio::test]
 async fn chat_streams_pass_through_byte_for_byte() {
-    let upstream = StandIn::start(vec![Reply::Sse(CHAT_STREAM.into())]).await;
+    let upstream = stand_in(vec![Reply::Sse(CHAT_STREAM.into())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let sent = json!({
         "model": "my-own-model",
@@ -78,7 +78,7 @@ async fn chat_streams_pass_through_byte_for_byte() {
 #[tokio::test]
 async fn a_client_prompt_cache_key_is_kept() {
     let completion = json!({"id": "chatcmpl-2", "object": "chat.completion", "choices": []});
-    let upstream = StandIn::start(vec![Reply::Json(completion.clone())]).await;
+    let upstream = stand_in(vec![Reply::Json(completion.clone())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let req = ChatRequest::from_value(json!({
         "model": "gpt-4.1",
@@ -101,7 +101,7 @@ async fn a_client_prompt_cache_key_is_kept() {
 #[tokio::test]
 async fn a_chat_stream_cut_short_ends_with_an_error_not_done() {
     let cut = CHAT_STREAM.replace("data: [DONE]\n\n", "");
-    let upstream = StandIn::start(vec![Reply::Sse(cut.clone())]).await;
+    let upstream = stand_in(vec![Reply::Sse(cut.clone())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let req = ChatRequest::from_value(json!({
         "model": "gpt-4.1", "stream": true, "messages": [{"role": "user", "content": "Hi"}]
@@ -124,7 +124,7 @@ async fn a_chat_stream_cut_short_ends_with_an_error_not_done() {
 
 #[tokio::test]
 async fn responses_go_to_the_openai_responses_endpoint() {
-    let upstream = StandIn::start(vec![Reply::Fixture("text")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text")]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let sent = json!({"model": "gpt-5", "stream": true, "input": "Hello", "temperature": 0.5});
 
@@ -146,7 +146,7 @@ async fn responses_go_to_the_openai_responses_endpoint() {
 
 #[tokio::test]
 async fn responses_are_served_through_chat_when_the_upstream_has_no_responses_endpoint() {
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(404, r#"{"detail":"Not Found"}"#.into()),
         Reply::Sse(CHAT_STREAM.into()),
         Reply::Json(json!({
@@ -207,7 +207,7 @@ async fn responses_are_served_through_chat_when_the_upstream_has_no_responses_en
 #[tokio::test]
 async fn upstream_errors_keep_their_status_and_body() {
     let body = r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
-    let upstream = StandIn::start(vec![Reply::Status(401, body.into())]).await;
+    let upstream = stand_in(vec![Reply::Status(401, body.into())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
 
     let err = executor
@@ -223,7 +223,7 @@ async fn upstream_errors_keep_their_status_and_body() {
 #[tokio::test]
 async fn a_rate_limit_is_reported_with_retry_after_and_its_headers_recorded() {
     let body = r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
-    let upstream = StandIn::start(vec![Reply::StatusWith(
+    let upstream = stand_in(vec![Reply::StatusWith(
         429,
         body.into(),
         vec![
@@ -257,7 +257,7 @@ async fn events_far_larger_than_a_read_buffer_pass_through_whole() {
         "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]
     });
     let body = format!("data: {event}\n\ndata: [DONE]\n\n");
-    let upstream = StandIn::start(vec![Reply::Sse(body.clone())]).await;
+    let upstream = stand_in(vec![Reply::Sse(body.clone())]).await;
     let (executor, _keep) = api_key_executor(&upstream, KEY).await;
     let req = ChatRequest::from_value(json!({
         "model": "gpt-4.1",
@@ -296,7 +296,7 @@ async fn a_large_answer_head_is_read_and_its_rate_limit_headers_recorded() {
     .chain([("x-ratelimit-remaining-requests", "3".to_owned())])
     .collect();
     let body = r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#;
-    let upstream = StandIn::start(vec![Reply::StatusWith(429, body.into(), headers)]).await;
+    let upstream = stand_in(vec![Reply::StatusWith(429, body.into(), headers)]).await;
     let limits = Arc::new(RateLimitStore::default());
     let (executor, _keep) = api_key_executor_recording(&upstream, KEY, &limits).await;
 

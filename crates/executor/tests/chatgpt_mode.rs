@@ -37,7 +37,7 @@ fn awkward_chat(stream: bool) -> ChatRequest {
 async fn streaming_chat_is_translated_as_it_arrives() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text")]).await;
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
@@ -76,7 +76,7 @@ async fn streaming_chat_is_translated_as_it_arrives() {
 async fn non_streaming_chat_collects_the_items_not_the_empty_completed_output() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text-empty-output")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let completion = complete(
@@ -105,7 +105,7 @@ async fn non_streaming_chat_collects_the_items_not_the_empty_completed_output() 
 async fn tool_calls_stream_with_indexes_from_zero() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("tools")]).await;
+    let upstream = stand_in(vec![Reply::Replay("tools")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let request = chat(json!({
         "model": "gpt-5.6-sol-high",
@@ -138,7 +138,7 @@ async fn tool_calls_stream_with_indexes_from_zero() {
 async fn responses_clients_get_the_events_with_the_completed_output_filled() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text-empty-output")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let body = json!({
         "model": "gpt-5",
@@ -182,7 +182,7 @@ async fn responses_clients_get_the_events_with_the_completed_output_filled() {
 async fn non_streaming_responses_get_one_response_object() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text-empty-output")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     // LangChain's `invoke`: `stream: false` and a plain string input.
@@ -213,7 +213,7 @@ async fn non_streaming_responses_get_one_response_object() {
 async fn no_credentials_tells_how_to_sign_in() {
     let issuer = Issuer::start().await;
     let nobody = signed_in(&[], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let executor = oauth_executor(&upstream, &nobody.auth, &Arc::default());
 
     let err = executor
@@ -234,7 +234,7 @@ async fn a_model_the_backend_refuses_is_a_clear_404() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let refusal = r#"{"detail":"The 'gpt-4o' model is not supported when using Codex with a ChatGPT account."}"#;
-    let upstream = StandIn::start(vec![Reply::Status(400, refusal.into())]).await;
+    let upstream = stand_in(vec![Reply::Status(400, refusal.into())]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let request = chat(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}));
 
@@ -255,7 +255,7 @@ async fn other_backend_errors_reach_the_caller_as_they_are() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let body = r#"{"error":{"message":"Invalid tool schema","type":"invalid_request_error","param":"tools","code":null}}"#;
-    let upstream = StandIn::start(vec![Reply::Status(400, body.into())]).await;
+    let upstream = stand_in(vec![Reply::Status(400, body.into())]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -275,7 +275,7 @@ async fn other_backend_errors_reach_the_caller_as_they_are() {
 fn supported_models_are_listed_in_both_modes() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let upstream = StandIn::start(Vec::new()).await;
+        let upstream = stand_in(Vec::new()).await;
         let (api, _keep) = api_key_executor(&upstream, "sk-test").await;
         let issuer = Issuer::start().await;
         let accounts = signed_in(&["work"], &issuer).await;
@@ -300,7 +300,7 @@ async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
     );
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
+    let upstream = stand_in(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -334,7 +334,7 @@ async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
 async fn streams_report_their_protocol_usage_and_end() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text"), Reply::Fixture("text")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text"), Reply::Replay("text")]).await;
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
     let ctx = byok_types::RequestContext::local();

@@ -58,7 +58,7 @@ async fn with_live_catalog() -> (
 ) {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     upstream.set_catalog(catalog(&[]), "\"v1\"");
     let dir = tempfile::tempdir().unwrap();
     let executor = executor(&upstream, &accounts, dir.path());
@@ -87,7 +87,7 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 async fn the_catalog_is_asked_as_the_official_client_asks_it_and_decides_what_is_listed() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     upstream.set_catalog(catalog(&[]), "\"v1\"");
     let dir = tempfile::tempdir().unwrap();
     let executor = executor(&upstream, &accounts, dir.path());
@@ -194,7 +194,7 @@ async fn a_changed_catalog_tag_is_followed_and_the_same_tag_asks_nothing() {
 async fn a_model_the_backend_refuses_refreshes_the_catalog_and_names_the_current_ones() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     upstream.set_catalog(catalog(&[]), "\"v1\"");
     let dir = tempfile::tempdir().unwrap();
     // No catalog asked yet: the bundled list does not know gpt-5.4 is retired.
@@ -220,7 +220,7 @@ async fn the_kept_catalog_serves_the_next_start_when_the_backend_cannot_be_asked
     let accounts = signed_in(&["work"], &issuer).await;
     let dir = tempfile::tempdir().unwrap();
     {
-        let upstream = StandIn::start(Vec::new()).await;
+        let upstream = stand_in(Vec::new()).await;
         upstream.set_catalog(catalog(&["gpt-5.7"]), "\"v1\"");
         executor(&upstream, &accounts, dir.path())
             .refresh_models(false)
@@ -239,7 +239,7 @@ async fn the_kept_catalog_serves_the_next_start_when_the_backend_cannot_be_asked
     );
 
     // A stand-in whose /models answers 404: the kept catalog is the one in use.
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let executor = executor(&upstream, &accounts, dir.path());
     assert!(executor.supported_models().iter().any(|m| m == "gpt-5.7"));
     assert!(!executor.supported_models().iter().any(|m| m == "o4-mini"));
@@ -260,7 +260,7 @@ async fn without_a_catalog_the_bundled_list_is_listed_and_the_backend_decides() 
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     // /models answers 404.
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let dir = tempfile::tempdir().unwrap();
     let executor = executor(&upstream, &accounts, dir.path());
 

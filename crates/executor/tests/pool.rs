@@ -49,7 +49,7 @@ fn account_ids(upstream: &StandIn) -> Vec<String> {
 async fn accounts_take_turns() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
@@ -79,7 +79,7 @@ async fn accounts_take_turns() {
 async fn a_conversation_stays_with_the_account_that_served_it_and_keeps_its_session() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
     let ctx = byok_types::RequestContext::local();
 
@@ -114,7 +114,7 @@ async fn a_conversation_stays_with_the_account_that_served_it_and_keeps_its_sess
 async fn a_usage_limit_is_not_retried_and_carries_the_reset() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice"], &issuer).await;
-    let upstream = StandIn::start(vec![usage_limit(321)]).await;
+    let upstream = stand_in(vec![usage_limit(321)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -153,7 +153,7 @@ async fn a_usage_limit_is_not_retried_and_carries_the_reset() {
 async fn the_next_account_serves_while_one_rests() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
-    let upstream = StandIn::start(vec![usage_limit(600)]).await;
+    let upstream = stand_in(vec![usage_limit(600)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     // Alice's turn: she is at her limit, so the same request goes to Bob.
@@ -186,7 +186,7 @@ async fn the_next_account_serves_while_one_rests() {
 async fn when_every_account_rests_the_earliest_reset_is_reported() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
-    let upstream = StandIn::start(vec![usage_limit(900), usage_limit(120)]).await;
+    let upstream = stand_in(vec![usage_limit(900), usage_limit(120)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -206,7 +206,7 @@ async fn an_account_whose_token_is_refused_even_refreshed_hands_over_to_the_next
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
     let refused = r#"{"detail":"Unauthorized"}"#;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(401, refused.into()),
         Reply::Status(401, refused.into()),
     ])
@@ -233,7 +233,7 @@ async fn an_account_whose_token_is_refused_even_refreshed_hands_over_to_the_next
 async fn concurrent_requests_share_the_accounts_evenly() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["alice", "bob"], &issuer).await;
-    let upstream = StandIn::start(Vec::new()).await;
+    let upstream = stand_in(Vec::new()).await;
     let executor = Arc::new(oauth_executor(&upstream, &accounts.auth, &Arc::default()));
 
     let tasks: Vec<_> = (0..20)

@@ -27,9 +27,9 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let refused = r#"{"error":{"message":"token expired","type":"invalid_request_error"}}"#;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(401, refused.into()),
-        Reply::Fixture("text"),
+        Reply::Replay("text"),
     ])
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
@@ -59,7 +59,7 @@ async fn two_requests_refused_with_one_token_cause_one_refresh() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let refused = r#"{"error":{"code":"token_invalidated","message":"invalidated"}}"#;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(401, refused.into()),
         Reply::Status(401, refused.into()),
     ])
@@ -95,7 +95,7 @@ async fn a_second_401_is_not_refreshed_again() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let refused = r#"{"detail":"Unauthorized"}"#;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(401, refused.into()),
         Reply::Status(401, refused.into()),
     ])
@@ -122,10 +122,10 @@ async fn a_second_401_is_not_refreshed_again() {
 async fn server_errors_before_the_first_byte_are_retried() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(500, r#"{"error":{"message":"boom"}}"#.into()),
         Reply::StatusWith(503, "{}".into(), vec![("retry-after", "0".into())]),
-        Reply::Fixture("text"),
+        Reply::Replay("text"),
     ])
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
@@ -152,7 +152,7 @@ async fn server_errors_before_the_first_byte_are_retried() {
 async fn three_tries_in_all_then_the_error() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         Reply::Status(502, "{}".into()),
         Reply::Status(502, "{}".into()),
         Reply::Status(502, r#"{"error":{"message":"still down"}}"#.into()),
@@ -179,7 +179,7 @@ async fn a_connection_cut_mid_stream_ends_with_an_error_event_and_is_not_retried
     let accounts = signed_in(&["work"], &issuer).await;
     let text = fixture("text");
     let cut_at = text.find("event: response.output_text.delta").unwrap() + 300;
-    let upstream = StandIn::start(vec![Reply::Cut("text", cut_at)]).await;
+    let upstream = stand_in(vec![Reply::Part("text", Until::Bytes(cut_at), Then::Break)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let sse = stream_text(
@@ -207,7 +207,7 @@ async fn a_connection_cut_mid_stream_ends_with_an_error_event_and_is_not_retried
 async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Cut("text", 5000)]).await;
+    let upstream = stand_in(vec![Reply::Part("text", Until::Bytes(5000), Then::Break)]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -227,7 +227,11 @@ async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
 async fn a_stream_without_its_terminal_event_is_an_error() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Truncated("text"), Reply::Truncated("text")]).await;
+    let upstream = stand_in(vec![
+        Reply::Part("text", Until::Completed, Then::End),
+        Reply::Part("text", Until::Completed, Then::End),
+    ])
+    .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let sse = stream_text(
@@ -253,9 +257,9 @@ async fn a_stream_that_goes_quiet_ends_with_a_timeout_event() {
     let accounts = signed_in(&["work"], &issuer).await;
     let text = fixture("text");
     let quiet_from = text.find("event: response.output_text.delta").unwrap();
-    let upstream = StandIn::start(vec![
-        Reply::Stall("text", quiet_from),
-        Reply::Stall("text", quiet_from),
+    let upstream = stand_in(vec![
+        Reply::Part("text", Until::Bytes(quiet_from), Then::Hang),
+        Reply::Part("text", Until::Bytes(quiet_from), Then::Hang),
     ])
     .await;
     let executor = CodexExecutor::builder()
@@ -293,7 +297,7 @@ async fn a_stream_that_goes_quiet_ends_with_a_timeout_event() {
 async fn an_answer_that_never_starts_is_a_timeout_and_not_retried() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::SlowHead(Duration::from_secs(30))]).await;
+    let upstream = stand_in(vec![Reply::SlowHead(Duration::from_secs(30))]).await;
     let executor = CodexExecutor::builder()
         .http(ProviderHttp::new().unwrap())
         .auth(accounts.auth.clone())

@@ -65,11 +65,11 @@ fn responses_body(stream: bool) -> Value {
 async fn an_overload_before_output_is_tried_again_and_the_client_sees_one_answer() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         fails_before_output("server_is_overloaded", OVERLOADED, json!({})),
-        Reply::Fixture("text"),
+        Reply::Replay("text"),
         fails_before_output("server_is_overloaded", OVERLOADED, json!({})),
-        Reply::Fixture("text"),
+        Reply::Replay("text"),
     ])
     .await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
@@ -107,7 +107,7 @@ async fn an_overload_that_persists_is_a_502_naming_it() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let overload = || fails_before_output("server_is_overloaded", OVERLOADED, json!({}));
-    let upstream = StandIn::start(vec![overload(), overload(), overload()]).await;
+    let upstream = stand_in(vec![overload(), overload(), overload()]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -137,7 +137,7 @@ async fn a_usage_limit_inside_a_200_stream_rests_the_account_and_the_next_one_se
         "The usage limit has been reached",
         json!({"plan_type": "plus", "resets_in_seconds": 3600}),
     );
-    let upstream = StandIn::start(vec![limit]).await;
+    let upstream = stand_in(vec![limit]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     for stream in [true, false] {
@@ -176,7 +176,7 @@ async fn a_usage_limit_on_the_only_account_is_a_429_with_the_reset() {
         "The usage limit has been reached",
         json!({"plan_type": "plus", "resets_in_seconds": 600}),
     );
-    let upstream = StandIn::start(vec![limit]).await;
+    let upstream = stand_in(vec![limit]).await;
     let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
@@ -199,7 +199,7 @@ async fn a_rate_limit_inside_a_200_stream_is_a_429_with_retry_after() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let message = "Rate limit reached for gpt-5 on tokens per min. Please try again in 2.5s.";
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         fails_before_output("rate_limit_exceeded", message, json!({})),
         fails_before_output("rate_limit_exceeded", message, json!({})),
     ])
@@ -230,7 +230,7 @@ async fn a_rate_limit_inside_a_200_stream_is_a_429_with_retry_after() {
 async fn a_failure_after_output_ends_the_stream_with_an_error_naming_the_cause() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![
+    let upstream = stand_in(vec![
         fails_after_output("server_is_overloaded", OVERLOADED),
         fails_after_output("usage_limit_reached", "The usage limit has been reached"),
     ])
@@ -281,7 +281,7 @@ async fn in_stream_rate_limit_figures_are_recorded() {
         &text[..at],
         &text[at..]
     );
-    let upstream = StandIn::start(vec![Reply::Sse(with_event)]).await;
+    let upstream = stand_in(vec![Reply::Sse(with_event)]).await;
     let limits = Arc::new(RateLimitStore::default());
     let executor = oauth_executor(&upstream, &accounts.auth, &limits);
 
@@ -324,11 +324,11 @@ async fn or_hang<T>(future: impl std::future::Future<Output = T>) -> T {
 async fn the_answer_ends_at_the_terminal_event_though_the_upstream_lingers() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![
-        Reply::Linger("text"),
-        Reply::Linger("text"),
-        Reply::Linger("text"),
-        Reply::Linger("text"),
+    let upstream = stand_in(vec![
+        Reply::Part("text", Until::Whole, Then::Hang),
+        Reply::Part("text", Until::Whole, Then::Hang),
+        Reply::Part("text", Until::Whole, Then::Hang),
+        Reply::Part("text", Until::Whole, Then::Hang),
     ])
     .await;
     let executor = patient(&upstream, &accounts);
@@ -364,10 +364,7 @@ async fn the_answer_ends_at_the_terminal_event_though_the_upstream_lingers() {
     assert_eq!(sse, answered_as_asked("text"));
 
     // And the lingering connections were let go.
-    or_hang(async {
-        while upstream.let_go() < 4 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    or_hang(upstream.bodies_ended().wait_for(|ended| *ended >= 4))
+        .await
+        .unwrap();
 }

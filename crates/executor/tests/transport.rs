@@ -32,7 +32,7 @@ fn proxied_executor(upstream: &StandIn, accounts: &SignedIn) -> CodexExecutor {
 async fn a_proxy_carries_streamed_and_collected_answers() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = StandIn::start(vec![Reply::Fixture("text"), Reply::Fixture("text")]).await;
+    let upstream = stand_in(vec![Reply::Replay("text"), Reply::Replay("text")]).await;
     let executor = proxied_executor(&upstream, &accounts);
 
     let sse = stream_text(
@@ -66,8 +66,8 @@ async fn through_a_proxy_a_cut_stream_and_an_error_status_are_reported() {
     let issuer = Issuer::start().await;
     let accounts = signed_in(&["work"], &issuer).await;
     let body = r#"{"error":{"message":"The model is overloaded","type":"server_error"}}"#;
-    let upstream = StandIn::start(vec![
-        Reply::Cut("text", 5000),
+    let upstream = stand_in(vec![
+        Reply::Part("text", Until::Bytes(5000), Then::Break),
         Reply::StatusWith(400, body.into(), vec![]),
     ])
     .await;

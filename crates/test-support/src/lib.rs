@@ -5,6 +5,10 @@
 //! * [`issuer`]: the ChatGPT issuer (`auth.openai.com`): PKCE code exchange, device codes,
 //!   refresh with rotating refresh tokens, for one account or several, failures on demand.
 //!
+//! * [`upstream`]: the Codex backend and the OpenAI API: recorded streams replayed (whole, in
+//!   chunks or event by event, paced or not), what the backend refuses refused, failures on
+//!   demand. The executor's tests, the end-to-end tests and the benchmark all use it.
+//!
 //! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
 //!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
@@ -12,6 +16,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod issuer;
+pub mod upstream;
 
 use axum::Router;
 use axum::http::HeaderMap;

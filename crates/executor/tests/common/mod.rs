@@ -1,6 +1,6 @@
-//! Stand-ins on 127.0.0.1 for the executor's tests: a Codex / OpenAI upstream that replays the
-//! recorded streams (with their recorded headers) and misbehaves on demand, and the OAuth issuer
-//! of byok-test-support that answers refreshes.
+//! Stand-ins on 127.0.0.1 for the executor's tests, byok-test-support's: the Codex / OpenAI
+//! upstream that replays the recorded streams (with their recorded headers) and misbehaves on
+//! demand, and the OAuth issuer that answers refreshes.
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
