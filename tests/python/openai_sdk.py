@@ -7,19 +7,10 @@ requests with tools from tools.sse and the others from reasoning.sse. Environmen
 Prints one "ok: ..." line per check; exits non-zero at the first failure.
 """
 
-import json
-import os
-import sys
+from byok_sdk import check, expectations, openai_client
 
-from openai import OpenAI
-
-EXPECT = json.loads(os.environ["BYOK_EXPECT"])
-CLIENT = OpenAI(
-    base_url=os.environ["OPENAI_BASE_URL"],
-    api_key="byok-ignores-this-without-a-client-key",
-    max_retries=0,
-    timeout=60,
-)
+EXPECT = expectations()
+CLIENT = openai_client()
 TOOLS = [
     {
         "type": "function",
@@ -30,12 +21,6 @@ TOOLS = [
     }
     for name in ("get_weather", "calculate_distance")
 ]
-
-
-def check(condition, what):
-    if not condition:
-        print(f"FAILED: {what}", file=sys.stderr)
-        sys.exit(1)
 
 
 def stream_tool_calls():

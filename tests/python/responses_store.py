@@ -9,25 +9,12 @@ at the first failure.
 """
 
 import json
-import os
-import sys
 
 import openai
-from openai import OpenAI
+from byok_sdk import check, expectations, openai_client
 
-EXPECT = json.loads(os.environ["BYOK_EXPECT"])
-CLIENT = OpenAI(
-    base_url=os.environ["OPENAI_BASE_URL"],
-    api_key="byok-ignores-this-without-a-client-key",
-    max_retries=0,
-    timeout=60,
-)
-
-
-def check(condition, what):
-    if not condition:
-        print(f"FAILED: {what}", file=sys.stderr)
-        sys.exit(1)
+EXPECT = expectations()
+CLIENT = openai_client()
 
 
 first = CLIENT.responses.create(model="gpt-5", input="Factorial of 5, step by step.")

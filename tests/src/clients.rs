@@ -79,6 +79,43 @@ pub fn python_with(packages: &[&str]) -> PathBuf {
     python
 }
 
+/// Runs the script `tests/python/{script}` with a Python that imports `packages`
+/// ([`python_with`]), with `env` added to its environment (no proxy for 127.0.0.1, no
+/// `OPENAI_API_KEY`), and returns what it printed.
+///
+/// # Panics
+///
+/// When it cannot be run or fails: the message holds its exit status and output.
+pub async fn run_python(
+    packages: &'static [&'static str],
+    script: &str,
+    env: &[(&str, &str)],
+) -> String {
+    let python = tokio::task::spawn_blocking(|| python_with(packages))
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
+    let output = tokio::process::Command::new(&python)
+        .arg(&script)
+        .envs(env.iter().copied())
+        .env("NO_PROXY", "127.0.0.1")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{} failed: exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        script.display(),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// The npm project of the JavaScript clients, installed.
 #[derive(Clone, Debug)]
 pub struct NodeProject {

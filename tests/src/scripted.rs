@@ -68,6 +68,17 @@ pub fn agent(request: &Value) -> String {
     ])
 }
 
+/// The `encrypted_content` of the compaction item the stand-in answers a `compaction_trigger`
+/// with (the value of the stand-in that recorded `official-compact`).
+pub const COMPACTION: &str = "gAAAAB-standin-compaction";
+
+/// The backend's answer to an input ending with `compaction_trigger`: one `compaction` item
+/// (as the recording's next request carries it back: `{"type": "compaction", "id": "cmp_1",
+/// "encrypted_content"}`).
+pub fn compaction() -> String {
+    stream(&[json!({"type": "compaction", "id": "cmp_1", "encrypted_content": COMPACTION})])
+}
+
 /// A Responses stream of `items`, each streamed as the backend does.
 pub fn stream(items: &[Value]) -> String {
     let mut events = vec![json!({"type": "response.created",

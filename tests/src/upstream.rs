@@ -105,11 +105,16 @@ impl StandIn {
         let app = Router::new()
             .route(&format!("{CODEX_PATH}/responses"), post(codex_responses))
             .route(
+                &format!("{CODEX_PATH}/responses/compact"),
+                post(codex_compact_endpoint),
+            )
+            .route(
                 &format!("{CODEX_PATH}/models"),
                 axum::routing::get(codex_models),
             )
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/responses", post(openai_responses))
+            .route("/v1/responses/compact", post(openai_compact))
             .route(
                 "/v1/responses/{*rest}",
                 axum::routing::get(openai_stored).delete(openai_stored),
@@ -205,7 +210,11 @@ async fn codex_responses(
     let has_tool_output = body["input"]
         .as_array()
         .is_some_and(|items| items.iter().any(|i| i["type"] == "function_call_output"));
-    let refusal = refuse_stored_state(&body);
+    let refusal = refuse_stored_state(&body).or_else(|| refuse_misplaced_trigger(&headers, &body));
+    let compacts = body["input"]
+        .as_array()
+        .and_then(|items| items.last())
+        .is_some_and(|item| item["type"] == "compaction_trigger");
     let reply = shared.reply.lock().expect("lock").clone();
     let scripted = match reply {
         Reply::Scripted(script) => Some(script(&body)),
@@ -218,6 +227,15 @@ async fn codex_responses(
     });
     if let Some(refusal) = refusal {
         return refusal;
+    }
+    // The backend compacts whenever the input ends with the trigger, whatever it would have
+    // answered the conversation otherwise; failures stay failures.
+    let answers = matches!(
+        reply,
+        Reply::Replay(_) | Reply::ByTools { .. } | Reply::ToolLoop { .. } | Reply::Scripted(_)
+    );
+    if compacts && answers {
+        return sse_body(&shared, crate::scripted::compaction());
     }
     match reply {
         Reply::Scripted(_) => sse_body(&shared, scripted.unwrap_or_default()),
@@ -288,6 +306,57 @@ fn refuse_stored_state(body: &Value) -> Option<Response> {
         );
     }
     None
+}
+
+/// What the backend refuses of in-band compaction (`compaction_trigger`, see
+/// `tests/data/codex-cli/chatgpt-mode/official-compact`): a trigger that is not the last input
+/// item (it compacts what precedes it), and one sent without the beta feature the official
+/// client announces with it (`x-codex-beta-features: remote_compaction_v2`): assumed refused,
+/// as the backend offers its v2 compaction to the clients that say they speak it (the
+/// recording shows what the client sends, not what the backend would refuse).
+fn refuse_misplaced_trigger(headers: &HeaderMap, body: &Value) -> Option<Response> {
+    let items = body["input"].as_array()?;
+    let at = items
+        .iter()
+        .position(|i| i["type"] == "compaction_trigger")?;
+    let announced = headers
+        .get_all("x-codex-beta-features")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|feature| feature.trim() == "remote_compaction_v2");
+    let message = if at + 1 != items.len() {
+        format!("Invalid 'input[{at}]': a compaction_trigger item must be the last input item.")
+    } else if !announced {
+        format!(
+            "Invalid 'input[{at}]': compaction_trigger needs the remote_compaction_v2 beta feature."
+        )
+    } else {
+        return None;
+    };
+    let body = json!({"error": {"message": message, "type": "invalid_request_error",
+        "param": format!("input[{at}]"), "code": "invalid_value"}});
+    Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+}
+
+/// `POST {CODEX_PATH}/responses/compact`: the endpoint the official client no longer calls
+/// (it compacts in band, `official-compact`). Kept, so that a test sees byok never calls it
+/// either, and answered 404 as an unknown route.
+async fn codex_compact_endpoint(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.received.lock().expect("lock").push(Received {
+        path: format!("{CODEX_PATH}/responses/compact"),
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"detail": "Not Found"})),
+    )
+        .into_response()
 }
 
 /// A scripted stream, in one chunk.
@@ -449,6 +518,40 @@ async fn openai_responses(
     }
     sse_body(&shared, text)
 }
+
+/// The OpenAI API's compact endpoint (API-key mode): the user messages of `input`, then one
+/// compaction item ([`OPENAI_COMPACTION`]), as the API answers.
+async fn openai_compact(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::Json<Value> {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut output: Vec<Value> = body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["role"] == "user")
+        .cloned()
+        .collect();
+    output.push(json!({"type": "compaction", "id": "cmp_openai",
+        "encrypted_content": OPENAI_COMPACTION}));
+    shared.received.lock().expect("lock").push(Received {
+        path: "/v1/responses/compact".into(),
+        headers,
+        body,
+    });
+    axum::Json(
+        json!({"id": "resp_openai_compact", "object": "response.compaction",
+        "created_at": 1, "output": output,
+        "usage": {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 4, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 9}}),
+    )
+}
+
+/// The `encrypted_content` of the stand-in OpenAI API's compaction item.
+pub const OPENAI_COMPACTION: &str = "gAAAAB-openai-compaction";
 
 /// The OpenAI API's stored responses (API-key mode): every `GET` or `DELETE` under
 /// `/v1/responses/` is kept (method and query in `path`, e.g. `GET /v1/responses/r/input_items?limit=2`)

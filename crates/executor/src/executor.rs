@@ -282,15 +282,7 @@ impl CodexExecutor {
         mut body: Value,
     ) -> Result<ProviderResponse> {
         let started = std::time::Instant::now();
-        let requested = body
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let aliased = self.aliases.get(&requested);
-        if let Some(target) = aliased {
-            body["model"] = target.as_str().into();
-        }
+        let (requested, aliased) = self.apply_alias(&mut body);
         let catalog = self.models.get();
         let result = match &self.upstream {
             Upstream::OpenAi(api) => {
@@ -299,9 +291,43 @@ impl CodexExecutor {
             }
             Upstream::Codex(codex) => codex.responses(ctx, body, &catalog, &requested).await,
         };
-        let result = result.map(|answer| self.answering_as(answer, &requested, aliased.is_some()));
+        let result = result.map(|answer| self.answering_as(answer, &requested, aliased));
         log_outcome("responses", &requested, started, &result);
         result
+    }
+
+    /// Compacts a conversation (`POST /v1/responses/compact` body): in API-key mode the OpenAI
+    /// API's answer to the request as it came (configured `[aliases]` applied), in ChatGPT
+    /// mode the Codex backend's in-band compaction answered in the API's shape
+    /// (`response.compaction`, see [`ProviderExecutor::compact`]). `ctx` as for
+    /// [`chat`](Self::chat).
+    pub async fn compact(&self, ctx: &RequestContext, mut body: Value) -> Result<Value> {
+        let started = std::time::Instant::now();
+        let (requested, _) = self.apply_alias(&mut body);
+        let result = match &self.upstream {
+            Upstream::OpenAi(api) => {
+                ctx.set_account(crate::API_KEY_ACCOUNT);
+                api.compact(body).await
+            }
+            Upstream::Codex(codex) => codex.compact(ctx, body, &self.models.get()).await,
+        };
+        log_outcome("compact", &requested, started, &result);
+        result
+    }
+
+    /// A Responses-shaped body's `model` replaced by its configured `[aliases]` target, if it
+    /// has one: the model the client asked for, and whether it was an alias.
+    fn apply_alias(&self, body: &mut Value) -> (String, bool) {
+        let requested = body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let target = self.aliases.get(&requested);
+        if let Some(target) = target {
+            body["model"] = target.as_str().into();
+        }
+        (requested, target.is_some())
     }
 
     /// A whole answer's `model` made the one the client asked for (`[aliases]` and effort
@@ -471,12 +497,7 @@ pub(crate) fn translate_error(err: &byok_translate::TranslateError) -> ByokError
 }
 
 /// One line per request: what, how long, how it ended. Never a body or a secret.
-fn log_outcome(
-    kind: &str,
-    model: &str,
-    started: std::time::Instant,
-    result: &Result<ProviderResponse>,
-) {
+fn log_outcome<T>(kind: &str, model: &str, started: std::time::Instant, result: &Result<T>) {
     let elapsed_ms = started.elapsed().as_millis();
     match result {
         Ok(_) => tracing::debug!(kind, model, elapsed_ms, "upstream answered"),
@@ -517,6 +538,10 @@ impl ProviderExecutor for CodexExecutor {
 
     async fn count_tokens(&self, _ctx: &RequestContext, body: Value) -> Result<Value> {
         CodexExecutor::count_tokens(self, &body)
+    }
+
+    async fn compact(&self, ctx: &RequestContext, body: Value) -> Result<Value> {
+        CodexExecutor::compact(self, ctx, body).await
     }
 
     fn supported_models(&self, _ctx: &RequestContext) -> Vec<String> {

@@ -143,6 +143,13 @@ impl OpenAiApi {
         )))
     }
 
+    /// `POST /v1/responses/compact` passed through to the OpenAI API, which compacts itself;
+    /// its answer (or refusal) goes back as it came.
+    pub(crate) async fn compact(&self, mut body: Value) -> Result<Value> {
+        let response = self.post("/v1/responses/compact", &mut body).await?;
+        self.upstream.read_json(response).await
+    }
+
     /// Serves a Responses request from an upstream that speaks only Chat Completions.
     async fn responses_through_chat(&self, body: &Value, stream: bool) -> Result<ProviderResponse> {
         let mut chat = responses_to_chat_request(body).map_err(|e| translate_error(&e))?;

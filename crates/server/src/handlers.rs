@@ -42,6 +42,21 @@ pub(crate) async fn responses(
     Ok(relay(&state, answer, log))
 }
 
+/// `POST /v1/responses/compact`: a whole `response.compaction` object, never a stream.
+pub(crate) async fn compact(
+    State(state): State<AppState>,
+    Extension(log): Extension<RequestLog>,
+    Ctx(ctx): Ctx,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = json_with_model(body, &state, &log)?;
+    let answer = state.until_cut(state.executor.compact(&ctx, body)).await?;
+    if let Some(usage) = usage_of_answer(&answer) {
+        log.set_usage(usage);
+    }
+    Ok(Json(answer))
+}
+
 /// `GET /v1/models`.
 pub(crate) async fn list_models(State(state): State<AppState>, Ctx(ctx): Ctx) -> Json<Value> {
     let data: Vec<Value> = state
@@ -79,7 +94,8 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Value> {
 pub(crate) async fn not_found(uri: Uri) -> Response {
     let err = ByokError::NotFound(format!(
         "unknown URL `{}`: byok serves POST /v1/chat/completions, POST /v1/responses, \
-         POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and GET /healthz",
+         POST /v1/responses/compact, POST /v1/messages, POST /v1/messages/count_tokens, \
+         GET /v1/models and GET /healthz",
         uri.path()
     ));
     if crate::anthropic::is_anthropic_path(uri.path()) {

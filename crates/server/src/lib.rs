@@ -98,8 +98,8 @@ impl std::fmt::Debug for AppState {
 /// an application of your own.
 ///
 /// Endpoints, each also without the `/v1` prefix: `POST /v1/chat/completions`,
-/// `POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`,
-/// `GET /v1/models`, `GET /v1/models/{id}`, the Anthropic API's `POST /v1/messages` (also
+/// `POST /v1/responses`, `POST /v1/responses/compact`, `GET`/`DELETE /v1/responses/{id}`,
+/// `GET /v1/responses/{id}/input_items`, `GET /v1/models`, `GET /v1/models/{id}`, the Anthropic API's `POST /v1/messages` (also
 /// `?beta=true`) and `POST /v1/messages/count_tokens` (errors in Anthropic's shape there); and
 /// `GET /healthz`, which needs no client key. Every answer carries an `x-request-id` (the client's, if it sent one).
 /// Requests from web pages are checked as the README's security section says: a `Host` that
@@ -126,6 +126,10 @@ pub fn router(state: AppState) -> Router {
                 post(handlers::chat_completions),
             )
             .route(&format!("{prefix}/responses"), post(handlers::responses))
+            .route(
+                &format!("{prefix}/responses/compact"),
+                post(handlers::compact),
+            )
             .route(
                 &format!("{prefix}/responses/{{id}}"),
                 get(handlers::get_response).delete(handlers::delete_response),

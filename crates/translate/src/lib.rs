@@ -3,6 +3,7 @@
 mod answer;
 mod anthropic;
 mod codex;
+mod compact;
 mod error;
 mod messages;
 mod models;
@@ -21,6 +22,7 @@ pub use anthropic::{
     estimate_input_tokens, messages_to_responses, response_to_message,
 };
 pub use codex::responses_for_codex;
+pub use compact::{COMPACTION_TRIGGER, compact_for_codex, compaction_answer};
 pub use error::{StreamError, TranslateError};
 pub use models::{
     EFFORT_WORDS, ModelEntry, ResolvedModel, bundled_models, codex_catalog, model_ids,

@@ -84,6 +84,18 @@ pub trait ProviderExecutor: Send + Sync {
         ))
     }
 
+    /// `POST /v1/responses/compact`: the conversation of a compact request body compacted, in
+    /// the Responses API's shape (`{"id", "object": "response.compaction", "created_at",
+    /// "output", "usage"}`, `output` being the user messages and one `compaction` item whose
+    /// `encrypted_content` stands for the rest). The default answers 404, for executors that
+    /// cannot compact.
+    async fn compact(&self, ctx: &RequestContext, body: Value) -> Result<Value> {
+        let _ = (ctx, body);
+        Err(crate::ByokError::NotFound(
+            "this byok upstream does not compact conversations (POST /v1/responses/compact)".into(),
+        ))
+    }
+
     /// The model ids this executor serves to this client, for `GET /v1/models`. Never empty.
     fn supported_models(&self, ctx: &RequestContext) -> Vec<String>;
 

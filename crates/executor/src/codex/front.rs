@@ -4,12 +4,13 @@
 //! back (streamed, or collected into one object).
 
 use byok_translate::{
-    ChatOptions, ChatStreamTranslator, ModelEntry, Preset, ReasoningMode, ResponseCollector,
-    ResponsesPassthrough, chat_to_responses, resolve_chat_alias, resolve_responses_alias,
-    response_to_chat, response_to_message, responses_for_codex,
+    COMPACTION_TRIGGER, ChatOptions, ChatStreamTranslator, ModelEntry, Preset, ReasoningMode,
+    ResponseCollector, ResponsesPassthrough, chat_to_responses, compact_for_codex,
+    compaction_answer, resolve_chat_alias, resolve_responses_alias, response_to_chat,
+    response_to_message, responses_for_codex,
 };
 use byok_types::{
-    ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol,
+    ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol, unix_now,
 };
 use futures::StreamExt;
 use serde_json::Value;
@@ -101,6 +102,46 @@ impl CodexBackend {
             keep.collected(&mut collected).await;
         }
         Ok(ProviderResponse::Complete(collected))
+    }
+
+    /// Answers a compact request (`POST /v1/responses/compact`) as the backend compacts now:
+    /// one streamed `/responses` request whose input is the conversation (its
+    /// `previous_response_id` expanded from byok's store) followed by `compaction_trigger`
+    /// (`compact_for_codex`), collected, and answered in the Responses API's shape
+    /// (`compaction_answer`). Nothing of it is kept: the client keeps the compacted output and
+    /// sends it as the input of its next request.
+    pub(crate) async fn compact(
+        &self,
+        ctx: &RequestContext,
+        mut body: Value,
+        catalog: &[ModelEntry],
+    ) -> Result<Value> {
+        resolve_responses_alias(&mut body, catalog).map_err(|e| translate_error(&e))?;
+        self.check_model(body["model"].as_str().unwrap_or_default())?;
+        if let Some(map) = body.as_object_mut() {
+            map.insert("store".into(), false.into());
+        }
+        let (body, _) = self.with_history(ctx, body).await?;
+        let translated = compact_for_codex(body).map_err(|e| translate_error(&e))?;
+        log_notes(&translated.notes);
+        // The conversation as sent: its user messages begin the answer.
+        let input: Vec<Value> = translated.body["input"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["type"] != COMPACTION_TRIGGER)
+            .cloned()
+            .collect();
+        let conversation = Conversation::of(ctx, &translated.body, None).compacting();
+        let response = self.send(&conversation, translated.body).await?;
+        let collected = self.collect(response, ResponseCollector::new()).await?;
+        compaction_answer(&input, &collected, unix_now()).ok_or_else(|| {
+            ByokError::BadGateway(
+                "the Codex backend answered the compaction request without a compaction item; \
+                 send the request again, or keep the conversation uncompacted"
+                    .into(),
+            )
+        })
     }
 
     /// Answers an Anthropic Messages request (`POST /v1/messages`): Messages events, or one

@@ -41,6 +41,10 @@ use sha2::{Digest, Sha256};
 /// The header the backend routes a turn's requests with; echoed within the turn.
 pub(crate) const TURN_STATE: &str = "x-codex-turn-state";
 
+/// The beta feature the official client announces (`x-codex-beta-features`) for the backend's
+/// in-band compaction, where a request's input ends with `compaction_trigger`.
+const REMOTE_COMPACTION: &str = "remote_compaction_v2";
+
 /// The request headers of a client's own session that pass through unchanged.
 const SESSION_HEADERS: [&str; 3] = ["session-id", "thread-id", "x-client-request-id"];
 
@@ -59,6 +63,8 @@ pub(crate) struct Conversation {
     model: String,
     /// Where the account that served it is told (the access log and metrics read it).
     served_by: ServedBy,
+    /// Whether the request compacts the conversation ([`Self::compacting`]).
+    compacting: bool,
 }
 
 /// The session of one request as sent by one account.
@@ -120,7 +126,16 @@ impl Conversation {
             passthrough,
             model: body["model"].as_str().unwrap_or_default().to_owned(),
             served_by: ctx.served_by(),
+            compacting: false,
         }
+    }
+
+    /// The same conversation, for a request that compacts it (its input ends with
+    /// `compaction_trigger`): it announces `x-codex-beta-features: remote_compaction_v2`, as
+    /// the official client does (`official-compact`), unless the client sent its own.
+    pub(crate) fn compacting(mut self) -> Self {
+        self.compacting = true;
+        self
     }
 
     /// Says that `account` serves the conversation's request.
@@ -208,7 +223,10 @@ impl Conversation {
                 headers.push((name, value));
             }
         };
-        push("x-codex-beta-features", None);
+        let beta = self
+            .compacting
+            .then(|| HeaderValue::from_static(REMOTE_COMPACTION));
+        push("x-codex-beta-features", beta);
         let state = sessions.turn_state(turn_key, now);
         push(TURN_STATE, state.as_deref().and_then(value));
         push("x-codex-window-id", value(&format!("{session}:0")));
