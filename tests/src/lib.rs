@@ -10,4 +10,4 @@ pub mod sse;
 pub mod upstream;
 
 pub use harness::Byok;
-pub use upstream::{Received, Reply, StandIn};
+pub use upstream::{Received, Reply, StandIn, Then, Until};

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use byok_e2e::{Byok, Reply, StandIn, clients, fixtures, scripted};
+use byok_e2e::{Byok, Reply, StandIn, Then, Until, clients, fixtures, scripted};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -245,7 +245,7 @@ async fn upstream_failures_reach_anthropic_clients_in_their_shape() {
     let standin = StandIn::start(Reply::Scripted(scripted::agent)).await;
     let byok = Byok::signed_in(&standin).await;
     // The backend failing inside a 200 stream: an `error` event in Anthropic's shape.
-    standin.set_reply(Reply::CutAfter("text", 6));
+    standin.set_reply(Reply::Part("text", Until::Events(6), Then::End));
     let mut streaming = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
         "messages": [{"role": "user", "content": "hi"}]});
     streaming["stream"] = true.into();

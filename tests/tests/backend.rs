@@ -78,7 +78,7 @@ fn standin_catalog() -> serde_json::Value {
 #[tokio::test]
 async fn the_live_catalog_decides_what_is_listed_and_a_retired_model_is_a_404() {
     let standin = StandIn::start(Reply::Replay("text")).await;
-    standin.set_catalog(standin_catalog());
+    standin.set_catalog(standin_catalog(), "\"standin-1\"");
     let byok = Byok::signed_in(&standin).await;
 
     // `byok serve` asks for the catalog at start, in the background.

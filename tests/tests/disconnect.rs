@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use byok_e2e::{Byok, Reply, StandIn};
+use byok_e2e::{Byok, Reply, StandIn, Then, Until};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ async fn hang_up_after_the_first_chunk(reply: Reply, path: &str, body: &Value) -
 #[tokio::test]
 async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
     let first = hang_up_after_the_first_chunk(
-        Reply::HangAfter("text", 8),
+        Reply::Part("text", Until::Events(8), Then::Hang),
         "/v1/chat/completions",
         &json!({"model": "gpt-5", "stream": true,
             "messages": [{"role": "user", "content": "hi"}]}),
@@ -46,7 +46,7 @@ async fn a_client_hanging_up_closes_the_upstream_connection_within_a_second() {
 #[tokio::test]
 async fn a_responses_client_hanging_up_closes_the_upstream_connection_within_a_second() {
     let first = hang_up_after_the_first_chunk(
-        Reply::HangAfter("tools", 5),
+        Reply::Part("tools", Until::Events(5), Then::Hang),
         "/v1/responses",
         &json!({"model": "gpt-5", "stream": true, "input": "hi"}),
     )

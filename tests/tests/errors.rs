@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use byok_e2e::{Byok, Reply, StandIn, harness};
+use byok_e2e::{Byok, Reply, StandIn, Then, Until, harness};
 use byok_types::Secret;
 use serde_json::{Value, json};
 
@@ -270,7 +270,7 @@ async fn an_unreachable_upstream_gets_502() {
 
 #[tokio::test]
 async fn a_stream_cut_short_gets_502_or_an_error_event() {
-    let standin = StandIn::start(Reply::CutAfter("text", 6)).await;
+    let standin = StandIn::start(Reply::Part("text", Until::Events(6), Then::End)).await;
     let byok = Byok::signed_in(&standin).await;
     let client = reqwest::Client::new();
 
@@ -305,7 +305,7 @@ async fn a_stream_cut_short_gets_502_or_an_error_event() {
 
 #[tokio::test]
 async fn a_silent_upstream_gets_504() {
-    let standin = StandIn::start(Reply::HangAfter("text", 0)).await;
+    let standin = StandIn::start(Reply::Part("text", Until::Events(0), Then::Hang)).await;
     let home = Byok::home_signed_in(3600).await;
     let mut settings = Byok::settings(&home, &standin);
     settings.upstream_idle_timeout = Some(Duration::from_millis(300));
@@ -337,7 +337,7 @@ async fn listening_beyond_loopback_without_a_client_key_is_refused() {
 #[tokio::test]
 async fn an_upstream_server_error_is_retried_then_a_502_with_its_message() {
     for status in [500, 503] {
-        let standin = StandIn::start(Reply::Status(status)).await;
+        let standin = StandIn::start(Reply::failure(status)).await;
         let byok = Byok::signed_in(&standin).await;
         for path in ["/v1/chat/completions", "/v1/responses"] {
             let body = if path == "/v1/responses" {
@@ -376,7 +376,7 @@ async fn unauthorized(byok: &Byok) -> String {
 #[tokio::test]
 async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     // byok's own sign-in.
-    let standin = StandIn::start(Reply::Status(401)).await;
+    let standin = StandIn::start(Reply::failure(401)).await;
     let byok = Byok::signed_in(&standin).await;
     let message = unauthorized(&byok).await;
     assert_eq!(standin.refreshes(), 1, "the token was refreshed");
@@ -390,7 +390,7 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
 
     // The Codex CLI's sign-in, used in place: its account is known by its email, and it is
     // the Codex CLI that signs it in again.
-    let standin = StandIn::start(Reply::Status(401)).await;
+    let standin = StandIn::start(Reply::failure(401)).await;
     let home = tempfile::tempdir().unwrap();
     let codex_home = tempfile::tempdir().unwrap();
     // The issuer knows this sign-in's refresh token; its tokens name acc-e2e@example.com.

@@ -119,7 +119,7 @@ async fn metrics_sit_behind_the_client_key() {
 
 #[tokio::test]
 async fn metrics_count_upstream_errors_retries_and_refreshes() {
-    let standin = StandIn::start(Reply::Status(503)).await;
+    let standin = StandIn::start(Reply::failure(503)).await;
     // An expired token: the first request refreshes it at the issuer.
     let home = Byok::home_signed_in(-10).await;
     let settings = Byok::settings(&home, &standin);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use byok_e2e::{Byok, Reply, StandIn, fixtures, sse};
+use byok_e2e::{Byok, Reply, StandIn, Then, Until, fixtures, sse};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -112,7 +112,7 @@ async fn serve_keeps_the_rate_limit_figures_for_status() {
 
 #[tokio::test]
 async fn a_silent_upstream_gets_keep_alive_comments() {
-    let standin = StandIn::start(Reply::HangAfter("text", 3)).await;
+    let standin = StandIn::start(Reply::Part("text", Until::Events(3), Then::Hang)).await;
     let home = Byok::home_signed_in(3600).await;
     let mut settings = Byok::settings(&home, &standin);
     settings.keep_alive = Duration::from_millis(50);

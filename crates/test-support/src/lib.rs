@@ -8,6 +8,7 @@
 //! * [`upstream`]: the Codex backend and the OpenAI API: recorded streams replayed (whole, in
 //!   chunks or event by event, paced or not), what the backend refuses refused, failures on
 //!   demand. The executor's tests, the end-to-end tests and the benchmark all use it.
+//!   [`scripted`]: the streams it builds rather than replays (in-band compaction, agent loops).
 //!
 //! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
 //!
@@ -16,6 +17,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod issuer;
+pub mod scripted;
 pub mod upstream;
 
 use axum::Router;

@@ -36,6 +36,10 @@ pub const CODEX_PATH: &str = "/backend-api/codex";
 /// What [`Reply::OpenAi`] answers.
 pub const OPENAI_ANSWER: &str = "an answer from the OpenAI API";
 
+/// The `encrypted_content` of the stand-in OpenAI API's compaction item
+/// (`POST /v1/responses/compact`).
+pub const OPENAI_COMPACTION: &str = "gAAAAB-openai-compaction";
+
 /// What the stand-in OpenAI API answers about a stored response (`GET`, `DELETE`
 /// `/v1/responses/{id}`): the API's 404.
 pub const OPENAI_NOT_FOUND: &str = "Response with id 'resp_standin' not found.";
@@ -325,9 +329,14 @@ impl StandIn {
         });
         let router = Router::new()
             .route(&format!("{codex_path}/responses"), post(codex_responses))
+            .route(
+                &format!("{codex_path}/responses/compact"),
+                post(codex_compact_endpoint),
+            )
             .route(&format!("{codex_path}/models"), get(codex_models))
             .route("/v1/chat/completions", post(openai))
             .route("/v1/responses", post(openai))
+            .route("/v1/responses/compact", post(openai))
             .route(
                 "/v1/responses/{*rest}",
                 get(openai_stored).delete(openai_stored),
@@ -437,25 +446,24 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
     let (Parts { uri, headers, .. }, body) = request.into_parts();
     let body = read_json(body).await;
     let model = body["model"].as_str().unwrap_or_default().to_owned();
+    let refusal = refuse_stored_state(&body).or_else(|| refuse_misplaced_trigger(&headers, &body));
     shared.keep(Received {
         path: uri.path().to_owned(),
         headers,
         body: body.clone(),
     });
-    if let Some(refusal) = refuse_stored_state(&body) {
+    if let Some(refusal) = refusal {
         return refusal;
     }
     let catalog = lock(&shared.catalog).clone();
     let Some((catalog, etag)) = catalog else {
-        let reply = shared.next(|| lock(&shared.codex_reply).clone());
-        return answer(&shared, reply, &body, uri.path()).await;
+        return codex_answer(&shared, &body, uri.path()).await;
     };
     let served = catalog["models"]
         .as_array()
         .is_some_and(|models| models.iter().any(|m| m["slug"] == model.as_str()));
     let mut response = if served {
-        let reply = shared.next(|| lock(&shared.codex_reply).clone());
-        answer(&shared, reply, &body, uri.path()).await
+        codex_answer(&shared, &body, uri.path()).await
     } else {
         let detail = format!(
             "The '{model}' model is not supported when using Codex with a ChatGPT account."
@@ -470,6 +478,74 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
         .headers_mut()
         .insert("x-models-etag", etag.parse().expect("a header value"));
     response
+}
+
+/// The Codex backend's next answer to `body`: the compaction it asks for when its input ends
+/// with `compaction_trigger` (the backend compacts whatever it would have answered the
+/// conversation otherwise; failures stay failures), else the reply.
+async fn codex_answer(shared: &Arc<Shared>, body: &Value, path: &str) -> Response {
+    let reply = shared.next(|| lock(&shared.codex_reply).clone());
+    let compacts = body["input"]
+        .as_array()
+        .and_then(|items| items.last())
+        .is_some_and(|item| item["type"] == "compaction_trigger");
+    let answers = matches!(
+        reply,
+        Reply::Replay(_) | Reply::ByTools { .. } | Reply::ToolLoop { .. } | Reply::Scripted(_)
+    );
+    if compacts && answers {
+        return sse(shared, Bytes::from(crate::scripted::compaction()));
+    }
+    answer(shared, reply, body, path).await
+}
+
+/// What the backend refuses of in-band compaction (`compaction_trigger`, see
+/// `tests/data/codex-cli/chatgpt-mode/official-compact`): a trigger that is not the last input
+/// item (it compacts what precedes it), and one sent without the beta feature the official
+/// client announces with it (`x-codex-beta-features: remote_compaction_v2`): assumed refused,
+/// as the backend offers its v2 compaction to the clients that say they speak it (the
+/// recording shows what the client sends, not what the backend would refuse).
+fn refuse_misplaced_trigger(headers: &HeaderMap, body: &Value) -> Option<Response> {
+    let items = body["input"].as_array()?;
+    let at = items
+        .iter()
+        .position(|i| i["type"] == "compaction_trigger")?;
+    let announced = headers
+        .get_all("x-codex-beta-features")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|feature| feature.trim() == "remote_compaction_v2");
+    let message = if at + 1 != items.len() {
+        format!("Invalid 'input[{at}]': a compaction_trigger item must be the last input item.")
+    } else if !announced {
+        format!(
+            "Invalid 'input[{at}]': compaction_trigger needs the remote_compaction_v2 beta feature."
+        )
+    } else {
+        return None;
+    };
+    let body = json!({"error": {"message": message, "type": "invalid_request_error",
+        "param": format!("input[{at}]"), "code": "invalid_value"}});
+    Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
+}
+
+/// `POST {codex_path}/responses/compact`: the endpoint the official client no longer calls
+/// (it compacts in band, `official-compact`). Kept, so that a test sees byok never calls it
+/// either, and answered 404 as an unknown route.
+async fn codex_compact_endpoint(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (Parts { uri, headers, .. }, body) = request.into_parts();
+    let body = read_json(body).await;
+    shared.keep(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"detail": "Not Found"})),
+    )
+        .into_response()
 }
 
 /// A request body as JSON (`null` when it is not).
@@ -744,9 +820,30 @@ fn with_encrypted_reasoning(data: &str) -> String {
     event.to_string()
 }
 
-/// [`Reply::OpenAi`]: [`OPENAI_ANSWER`] as a `chat.completion` at `/v1/chat/completions`, else
-/// as a `response` object or, for `stream: true`, its stream.
+/// [`Reply::OpenAi`]: [`OPENAI_ANSWER`] as a `chat.completion` at `/v1/chat/completions`; at
+/// `/v1/responses/compact` the user messages of `input`, then one compaction item
+/// ([`OPENAI_COMPACTION`]), as the API answers; else as a `response` object or, for
+/// `stream: true`, its stream.
 fn openai_answer(shared: &Arc<Shared>, body: &Value, path: &str) -> Response {
+    if path.ends_with("/responses/compact") {
+        let mut output: Vec<Value> = body["input"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["role"] == "user")
+            .cloned()
+            .collect();
+        output.push(json!({"type": "compaction", "id": "cmp_openai",
+            "encrypted_content": OPENAI_COMPACTION}));
+        return axum::Json(
+            json!({"id": "resp_openai_compact", "object": "response.compaction",
+            "created_at": 1, "output": output,
+            "usage": {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 4, "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 9}}),
+        )
+        .into_response();
+    }
     if path.ends_with("/chat/completions") {
         return axum::Json(json!({
             "id": "chatcmpl-openai", "object": "chat.completion", "created": 1,
