@@ -51,7 +51,11 @@ impl Byok {
     /// Settings for a byok in `home` in front of `standin`: any free port on 127.0.0.1, the
     /// stand-in as Codex backend and issuer, no Codex CLI sign-in.
     pub fn settings(home: &TempDir, standin: &StandIn) -> Settings {
-        let mut settings = Settings::with_home(home.path());
+        Self::point_at(Settings::with_home(home.path()), home, standin)
+    }
+
+    /// `settings` with what [`Byok::settings`] sets for a test.
+    fn point_at(mut settings: Settings, home: &TempDir, standin: &StandIn) -> Settings {
         settings.codex_home = home.path().join("no-codex-cli");
         settings.port = 0;
         settings.codex_base_url = Some(standin.codex_base_url());
@@ -59,6 +63,17 @@ impl Byok {
         settings.auth_issuer = Some(standin.issuer_url());
         settings.upstream_idle_timeout = Some(Duration::from_secs(30));
         settings
+    }
+
+    /// [`Byok::settings`], read as `byok serve` reads them: with `home`'s `byok.toml` (write it
+    /// first), then pointed at `standin` as [`Byok::settings`] is.
+    pub fn settings_from_file(home: &TempDir, standin: &StandIn) -> Result<Settings, CliError> {
+        let global = byok::args::GlobalArgs {
+            home: Some(home.path().to_owned()),
+            ..byok::args::GlobalArgs::default()
+        };
+        let settings = Settings::resolve(&global, &byok::args::ServeArgs::default())?;
+        Ok(Self::point_at(settings, home, standin))
     }
 
     /// A fresh `BYOK_HOME` with one signed-in ChatGPT account, `me@example.com`, whose access

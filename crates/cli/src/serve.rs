@@ -26,7 +26,10 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, CliError> {
             addr: wanted.clone(),
             detail: "not an address or host name this machine can resolve".into(),
         })?;
-    byok_server::check_bind(addr, settings.client_key.as_ref())?;
+    byok_server::check_bind(
+        addr,
+        settings.client_key.is_some() || !settings.client_keys.is_empty(),
+    )?;
     TcpListener::bind(addr).await.map_err(|e| {
         let detail = if e.kind() == std::io::ErrorKind::AddrInUse {
             format!("{e}; is another byok running? Pick another port with `--port`")
@@ -108,8 +111,15 @@ fn announce(
         executor.base_url(),
         executor.supported_models().len()
     );
-    if settings.client_key.is_some() {
-        eprintln!("byok: clients must send the client key as `Authorization: Bearer KEY`");
+    if settings.client_key.is_some() || !settings.client_keys.is_empty() {
+        let named = settings.client_keys.len();
+        let keys = match (settings.client_key.is_some(), named) {
+            (true, 0) => "the client key".to_owned(),
+            (true, n) => format!("the client key or one of the {n} named keys"),
+            (false, 1) => "the named client key".to_owned(),
+            (false, n) => format!("one of the {n} named client keys"),
+        };
+        eprintln!("byok: clients must send {keys} as `Authorization: Bearer KEY`");
     }
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use byok_executor::ClaudeModels;
-use byok_server::ServerConfig;
+use byok_server::{ClientKey, ServerConfig};
 use byok_types::{Metrics, Secret};
 use serde::Deserialize;
 
@@ -40,6 +40,12 @@ pub struct Settings {
     pub port: u16,
     /// The key clients must send, if any.
     pub client_key: Option<Secret>,
+    /// Named keys clients may send (`[[client_keys]]` in byok.toml), with their models and
+    /// budgets; the single `client_key` keeps working beside them.
+    pub client_keys: Vec<ClientKey>,
+    /// The key `byok status` sends to the running `byok serve`: `client_key`, else the first
+    /// `[[client_keys]]` entry written with its `key` (not only its SHA-256).
+    pub status_key: Option<Secret>,
     /// An OpenAI API key: API-key mode.
     pub openai_api_key: Option<Secret>,
     /// The OpenAI API's address (API-key mode); `None` for the executor's default.
@@ -98,6 +104,8 @@ impl Settings {
             host: "127.0.0.1".into(),
             port: DEFAULT_PORT,
             client_key: None,
+            client_keys: Vec::new(),
+            status_key: None,
             openai_api_key: None,
             openai_base_url: None,
             codex_base_url: None,
@@ -144,6 +152,32 @@ impl Settings {
         settings.port = serve.port.or(file.port).unwrap_or(settings.port);
         settings.client_key =
             or_file(serve.client_key.as_ref(), file.client_key.as_ref()).map(Secret::from);
+        let entries = file.client_keys.unwrap_or_default();
+        let first_key = entries.iter().find_map(|e| given(e.key.as_ref()));
+        settings.status_key = settings
+            .client_key
+            .clone()
+            .or_else(|| first_key.map(Secret::from));
+        settings.client_keys =
+            FileClientKey::resolve(entries).map_err(|detail| CliError::Config {
+                path: path.clone(),
+                detail,
+            })?;
+        if settings.client_key.is_some()
+            && settings
+                .client_keys
+                .iter()
+                .any(|k| k.name() == byok_server::DEFAULT_KEY_NAME)
+        {
+            return Err(CliError::Config {
+                path: path.clone(),
+                detail: format!(
+                    "a `[[client_keys]]` entry is named `{}`, the name of the single \
+                     `client_key`; rename it",
+                    byok_server::DEFAULT_KEY_NAME
+                ),
+            });
+        }
         settings.openai_api_key = given(global.openai_api_key.as_ref()).map(Secret::from);
         settings.openai_base_url = or_file(
             serve.openai_base_url.as_ref(),
@@ -224,6 +258,7 @@ impl Settings {
     pub fn server_config(&self, metrics: &Metrics) -> ServerConfig {
         ServerConfig::builder()
             .maybe_client_key(self.client_key.clone())
+            .client_keys(self.client_keys.clone())
             .body_limit(self.body_limit)
             .keep_alive(self.keep_alive)
             .shutdown_grace(self.shutdown_grace)
@@ -290,6 +325,16 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 /// opus = "gpt-5.5-high"
 /// sonnet = "gpt-5.5-medium"
 /// haiku = "gpt-5.5-low"
+///
+/// [[client_keys]]
+/// name = "alice"
+/// key = "a-long-random-string-for-alice"
+/// models = ["gpt-5.5*"]
+/// daily_tokens = 2000000
+///
+/// [[client_keys]]
+/// name = "ci"
+/// key_sha256 = "…64 hex digits: printf %s KEY | sha256sum"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,6 +361,87 @@ struct FileSettings {
     aliases: Option<BTreeMap<String, String>>,
     #[serde(default)]
     anthropic: FileAnthropic,
+    client_keys: Option<Vec<FileClientKey>>,
+}
+
+/// One `[[client_keys]]` entry: a name, the key or its SHA-256, and optional limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClientKey {
+    name: String,
+    key: Option<String>,
+    key_sha256: Option<String>,
+    models: Option<Vec<String>>,
+    daily_tokens: Option<u64>,
+}
+
+impl FileClientKey {
+    /// The entries as keys, or what is wrong with the first entry that cannot be one (its
+    /// number and name): no name, two of one name or key, both or neither of `key` and
+    /// `key_sha256`, an empty model list, a zero budget.
+    fn resolve(entries: Vec<Self>) -> Result<Vec<ClientKey>, String> {
+        let mut keys: Vec<ClientKey> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.into_iter().enumerate() {
+            let name = entry.name.trim().to_owned();
+            let at = format!("`[[client_keys]]` entry {} (`{name}`)", i + 1);
+            if name.is_empty() {
+                return Err(format!(
+                    "`[[client_keys]]` entry {} has an empty `name`; give each key a name",
+                    i + 1
+                ));
+            }
+            if keys.iter().any(|k| k.name() == name) {
+                return Err(format!(
+                    "{at}: another entry has that name; names must differ"
+                ));
+            }
+            let key = given(entry.key.as_ref());
+            let sha = given(entry.key_sha256.as_ref());
+            let mut key = match (key, sha) {
+                (Some(key), None) => ClientKey::new(name, &Secret::from(key)),
+                (None, Some(sha)) => {
+                    ClientKey::from_sha256_hex(name, &sha).map_err(|e| format!("{at}: {e}"))?
+                }
+                (Some(_), Some(_)) => {
+                    return Err(format!("{at} has both `key` and `key_sha256`; keep one"));
+                }
+                (None, None) => {
+                    return Err(format!(
+                        "{at} has neither `key` nor `key_sha256`; give it one"
+                    ));
+                }
+            };
+            if keys.iter().any(|k| k.same_key(&key)) {
+                return Err(format!("{at} has the same key as another entry"));
+            }
+            if let Some(models) = entry.models {
+                let models: Vec<String> = models
+                    .iter()
+                    .map(|m| m.trim().to_owned())
+                    .filter(|m| !m.is_empty())
+                    .collect();
+                if models.is_empty() {
+                    return Err(format!(
+                        "{at} has an empty `models` list, which would allow no model; list \
+                         models or leave `models` out for all"
+                    ));
+                }
+                key = key.with_models(models);
+            }
+            match entry.daily_tokens {
+                Some(0) => {
+                    return Err(format!(
+                        "{at} has `daily_tokens = 0`; it must be at least 1 (or left out for \
+                         no budget)"
+                    ));
+                }
+                Some(tokens) => key = key.with_daily_tokens(tokens),
+                None => {}
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
 }
 
 /// `[anthropic]`: which model (or alias, such as `gpt-5.5-high`) answers each Claude family.
@@ -468,6 +594,64 @@ mod tests {
         assert_eq!(from_flags.port, 9001);
         assert_eq!(from_flags.host, "127.0.0.2");
         assert_eq!(from_flags.client_key.unwrap().expose(), "from-flag");
+    }
+
+    #[test]
+    fn client_keys_that_cannot_work_are_refused_naming_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |body: &str| format!("[[client_keys]]\nname = \"a\"\nkey = \"ka\"\n{body}");
+        for (config, expected) in [
+            (
+                entry("\n[[client_keys]]\nname = \"a\"\nkey = \"kb\"\n"),
+                "entry 2 (`a`): another entry has that name",
+            ),
+            (
+                entry("\n[[client_keys]]\nname = \"b\"\nkey = \"ka\"\n"),
+                "entry 2 (`b`) has the same key as another entry",
+            ),
+            (
+                "[[client_keys]]\nname = \"a\"\nkey_sha256 = \"abc\"\n".to_owned(),
+                "entry 1 (`a`): `key_sha256` must be 64 hex digits",
+            ),
+            (
+                "[[client_keys]]\nname = \"a\"\n".to_owned(),
+                "has neither `key` nor `key_sha256`",
+            ),
+            (
+                "[[client_keys]]\nname = \" \"\nkey = \"k\"\n".to_owned(),
+                "entry 1 has an empty `name`",
+            ),
+            (entry("daily_tokens = 0\n"), "has `daily_tokens = 0`"),
+            (entry("models = []\n"), "has an empty `models` list"),
+            (entry("budget = 5\n"), "unknown field `budget`"),
+            (
+                format!(
+                    "client_key = \"k\"\n{}",
+                    entry("").replace("\"a\"", "\"default\"")
+                ),
+                "named `default`, the name of the single `client_key`",
+            ),
+        ] {
+            std::fs::write(dir.path().join(CONFIG_FILE), &config).unwrap();
+            let err = Settings::resolve(&global(dir.path()), &ServeArgs::default())
+                .expect_err(&config)
+                .to_string();
+            assert!(err.contains(expected), "{config}\n{err}");
+        }
+
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            entry("models = [\"gpt-5.5\"]\ndaily_tokens = 10\n"),
+        )
+        .unwrap();
+        let settings = Settings::resolve(&global(dir.path()), &ServeArgs::default()).unwrap();
+        let key = &settings.client_keys[0];
+        assert_eq!(
+            (key.name(), key.models(), key.daily_tokens()),
+            ("a", Some(&["gpt-5.5".to_owned()][..]), Some(10))
+        );
+        // `byok status` can ask the running server with this key.
+        assert_eq!(settings.status_key.unwrap().expose(), "ka");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use byok_auth::{Account, AuthError, CodexCliStore, FileTokenStore, TokenStore};
 use byok_types::human::{self, ago, span};
-use byok_types::{Credits, LimitFamily, ProviderStatus, RateLimitSnapshot, unix_now};
+use byok_types::{
+    ClientKeyStatus, Credits, LimitFamily, ProviderStatus, RateLimitSnapshot, unix_now,
+};
 
 use crate::ratelimits::RateLimitFile;
 use crate::{CliError, Credentials, Settings};
@@ -64,9 +66,22 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
         }
     }
 
-    if let Some(live) = live_status(settings).await {
+    if let Some((live, keys)) = live_status(settings).await {
         live_lines(&mut out, &live, now);
+        key_lines(&mut out, &keys, now);
         return Ok(out);
+    }
+    if !settings.client_keys.is_empty() {
+        let names: Vec<&str> = settings
+            .client_keys
+            .iter()
+            .map(byok_server::ClientKey::name)
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nClient keys in byok.toml: {} (their usage shows while `byok serve` runs).",
+            names.join(", ")
+        );
     }
     let limits = RateLimitFile::load(&settings.home)?;
     if limits.accounts.is_empty() {
@@ -93,8 +108,9 @@ pub async fn report(settings: &Settings, now: i64) -> Result<String, CliError> {
 }
 
 /// What the `byok serve` of these settings says on `GET /v1/status`, if one answers within a
-/// second: its figures are the latest (the file is written a moment after they change).
-async fn live_status(settings: &Settings) -> Option<ProviderStatus> {
+/// second: its figures are the latest (the file is written a moment after they change), and
+/// its client keys' usage.
+async fn live_status(settings: &Settings) -> Option<(ProviderStatus, Vec<ClientKeyStatus>)> {
     let host = match settings.host.as_str() {
         "0.0.0.0" | "" => "127.0.0.1",
         "::" => "[::1]",
@@ -108,7 +124,7 @@ async fn live_status(settings: &Settings) -> Option<ProviderStatus> {
         .build()
         .ok()?;
     let mut request = client.get(&url);
-    if let Some(key) = &settings.client_key {
+    if let Some(key) = &settings.status_key {
         request = request.bearer_auth(key.expose());
     }
     let response = request.send().await.ok()?;
@@ -117,9 +133,37 @@ async fn live_status(settings: &Settings) -> Option<ProviderStatus> {
     }
     let body: serde_json::Value = response.json().await.ok()?;
     // Another program on the port answers something else.
-    (body["object"] == "byok.status")
-        .then(|| serde_json::from_value(body).ok())
-        .flatten()
+    if body["object"] != "byok.status" {
+        return None;
+    }
+    let keys = serde_json::from_value(body["client_keys"].clone()).unwrap_or_default();
+    Some((serde_json::from_value(body).ok()?, keys))
+}
+
+/// The client keys: tokens spent today against each budget, and the models each may use.
+fn key_lines(out: &mut String, keys: &[ClientKeyStatus], now: i64) {
+    if keys.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nClient keys, tokens today (UTC):");
+    for key in keys {
+        let mut line = format!("  {}: {} tokens", key.name, key.used_today);
+        if let Some(budget) = key.daily_tokens {
+            let _ = write!(line, " of {budget}");
+            if key.used_today >= budget {
+                let _ = write!(
+                    line,
+                    ", budget spent until {} (in {})",
+                    human::utc(key.resets_at),
+                    span(key.resets_at - now)
+                );
+            }
+        }
+        if let Some(models) = &key.models {
+            let _ = write!(line, "; models {}", models.join(", "));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The running server's view: each account with its rest and windows.

@@ -12,8 +12,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use byok_types::{
-    EndpointLabels, Metrics, RequestLabels, ServedBy, StreamEnd, StreamReport, TokenLabels,
-    TokenUsage,
+    EndpointLabels, KeyLabels, KeyUsageStore, Metrics, RequestLabels, ServedBy, StreamEnd,
+    StreamReport, TokenLabels, TokenUsage,
 };
 use serde_json::Value;
 
@@ -64,6 +64,10 @@ struct Record {
     first_byte: Option<Instant>,
     /// The upstream account that served the request, as the executor says.
     served_by: ServedBy,
+    /// The name of the client key the request came with, when the server has keys.
+    client_key: Option<String>,
+    /// Where a key's tokens are counted against its daily budget.
+    key_usage: Arc<dyn KeyUsageStore>,
     /// Where the request's figures are counted.
     metrics: Metrics,
     /// The last hour's figures, for the status page.
@@ -81,6 +85,11 @@ impl RequestLog {
 
     pub(crate) fn set_model(&self, model: &str) {
         self.edit(|r| r.model = Some(model.to_owned()));
+    }
+
+    /// The request came with the client key called `name`: its tokens count for that key.
+    pub(crate) fn set_client_key(&self, name: &str) {
+        self.edit(|r| r.client_key = Some(name.to_owned()));
     }
 
     pub(crate) fn set_usage(&self, usage: TokenUsage) {
@@ -144,6 +153,16 @@ impl Record {
                 output_tokens: self.usage.map_or(0, |u| u.output),
             },
         );
+        if let (Some(usage), Some(key)) = (self.usage, &self.client_key) {
+            // Cached tokens are part of input, reasoning part of output: not counted twice.
+            let spent = usage.input.saturating_add(usage.output);
+            metrics
+                .key_tokens
+                .get_or_create(&KeyLabels { key: key.clone() })
+                .inc_by(spent);
+            self.key_usage
+                .add(key, byok_types::utc_day(byok_types::unix_now()), spent);
+        }
         if let Some(usage) = self.usage {
             for (kind, count) in [
                 ("input", usage.input),
@@ -271,6 +290,8 @@ pub(crate) async fn access_log(
         body_ended: false,
         first_byte: None,
         served_by: served_by.clone(),
+        client_key: None,
+        key_usage: Arc::clone(&state.config.key_usage),
         metrics: state.config.metrics.clone(),
         recent: state.recent.clone(),
     })));

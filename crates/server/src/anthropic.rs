@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::access_log::RequestLog;
+use crate::client_key::Caller;
 use crate::context::Ctx;
 use crate::{AnthropicError, AppState, handlers};
 
@@ -28,21 +29,26 @@ pub(crate) async fn messages(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AnthropicError> {
-    let body = handlers::json_with_model(body, &state, &log)?;
+    let (body, model) = handlers::json_with_model(body, &state, &log)?;
+    caller.admit(&state, &model).await?;
     let answer = state.until_cut(state.executor.messages(&ctx, body)).await?;
     Ok(handlers::relay(&state, answer, log))
 }
 
-/// `POST /v1/messages/count_tokens`: the executor's estimate, `{"input_tokens": N}`.
+/// `POST /v1/messages/count_tokens`: the executor's estimate, `{"input_tokens": N}`. It
+/// spends no tokens, so a key's budget does not stop it; its model list does.
 pub(crate) async fn count_tokens(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AnthropicError> {
-    let body = handlers::json_with_model(body, &state, &log)?;
+    let (body, model) = handlers::json_with_model(body, &state, &log)?;
+    caller.check_model(&state, &model)?;
     Ok(Json(state.executor.count_tokens(&ctx, body).await?))
 }
 

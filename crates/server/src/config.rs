@@ -1,8 +1,11 @@
 //! How the server behaves: client key, limits, timings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use byok_types::{Metrics, Secret};
+use byok_types::{KeyUsageStore, MemoryKeyUsage, Metrics, Secret};
+
+use crate::ClientKey;
 
 /// The request body limit when none is set: 20 MiB, because images come inline as data URLs.
 pub const DEFAULT_BODY_LIMIT: usize = 20 * 1024 * 1024;
@@ -30,6 +33,14 @@ pub struct ServerConfig {
     /// The key clients must send (`Authorization: Bearer KEY` or `x-api-key: KEY`).
     /// `None` lets every client in; only allowed when listening on loopback.
     pub client_key: Option<Secret>,
+    /// Named keys clients may send besides [`client_key`](Self::client_key) (which goes by
+    /// the name `default`), each with its allowed models and daily token budget.
+    #[builder(default)]
+    pub client_keys: Vec<ClientKey>,
+    /// Where the tokens each named key spends per day are counted (shared by a team of
+    /// instances, or this server's memory).
+    #[builder(default = Arc::new(MemoryKeyUsage::default()))]
+    pub key_usage: Arc<dyn KeyUsageStore>,
     /// The largest request body accepted, in bytes; larger ones get 413.
     #[builder(default = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
@@ -61,6 +72,22 @@ pub struct ServerConfig {
     /// refreshes are counted in the same registry.
     #[builder(default)]
     pub metrics: Metrics,
+}
+
+impl ServerConfig {
+    /// Whether clients must send a key: a `client_key` or any of `client_keys`.
+    pub fn has_client_key(&self) -> bool {
+        self.client_key.as_ref().is_some_and(|k| !k.is_empty()) || !self.client_keys.is_empty()
+    }
+
+    /// Every key clients may send: `client_key` first (as `default`), then `client_keys`.
+    pub(crate) fn all_keys(&self) -> Vec<ClientKey> {
+        let single = self.client_key.iter().filter(|k| !k.is_empty());
+        single
+            .map(|key| ClientKey::new(crate::client_key::DEFAULT_KEY_NAME, key))
+            .chain(self.client_keys.iter().cloned())
+            .collect()
+    }
 }
 
 impl Default for ServerConfig {

@@ -73,6 +73,17 @@ fn answer(err: &ByokError, body: serde_json::Value) -> Response {
     response
 }
 
+/// A client key that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientKeyError {
+    /// `key_sha256` is not a SHA-256 as `sha256sum` prints it.
+    #[error(
+        "`key_sha256` must be 64 hex digits, the SHA-256 of the key (`printf %s KEY | sha256sum`)"
+    )]
+    NotSha256,
+}
+
 /// Why [`serve`](crate::serve) could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,7 +93,7 @@ pub enum ServeError {
     #[error(
         "refusing to listen on {addr} without a client key: anyone who can reach this address \
          could use your OpenAI account. Set a key with `--client-key KEY` (or the BYOK_CLIENT_KEY \
-         environment variable) and give it to your clients, or listen on 127.0.0.1 only"
+         environment variable, or `[[client_keys]]` in byok.toml) and give it to your clients, or listen on 127.0.0.1 only"
     )]
     ClientKeyRequired {
         /// The address that was asked for.

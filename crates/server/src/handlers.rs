@@ -11,6 +11,7 @@ use byok_types::{ByokError, ChatRequest, ProviderResponse, ResponsesRequest};
 use serde_json::{Value, json};
 
 use crate::access_log::{RequestLog, usage_of_answer};
+use crate::client_key::Caller;
 use crate::context::Ctx;
 use crate::{AnthropicError, ApiError, AppState, sse};
 
@@ -19,10 +20,12 @@ pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request = ChatRequest::from_slice(&read_body(body, &state)?)?;
     log.set_model(&request.model);
+    caller.admit(&state, &request.model).await?;
     let answer = state.until_cut(state.executor.chat(&ctx, request)).await?;
     Ok(relay(&state, answer, log))
 }
@@ -32,10 +35,13 @@ pub(crate) async fn responses(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = ResponsesRequest::parse_json(&read_body(body, &state)?)?;
-    log.set_model(ResponsesRequest::check(&body)?.model);
+    let model = ResponsesRequest::check(&body)?.model;
+    log.set_model(model);
+    caller.admit(&state, model).await?;
     let answer = state
         .until_cut(state.executor.responses(&ctx, body))
         .await?;
@@ -47,9 +53,11 @@ pub(crate) async fn compact(
     State(state): State<AppState>,
     Extension(log): Extension<RequestLog>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = json_with_model(body, &state, &log)?;
+    let (body, model) = json_with_model(body, &state, &log)?;
+    caller.admit(&state, &model).await?;
     let answer = state.until_cut(state.executor.compact(&ctx, body)).await?;
     if let Some(usage) = usage_of_answer(&answer) {
         log.set_usage(usage);
@@ -57,12 +65,17 @@ pub(crate) async fn compact(
     Ok(Json(answer))
 }
 
-/// `GET /v1/models`.
-pub(crate) async fn list_models(State(state): State<AppState>, Ctx(ctx): Ctx) -> Json<Value> {
+/// `GET /v1/models`: the models served, those the client's key may use.
+pub(crate) async fn list_models(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    caller: Caller,
+) -> Json<Value> {
     let data: Vec<Value> = state
         .executor
         .supported_models(&ctx)
         .iter()
+        .filter(|id| caller.sees(id))
         .map(|id| model_object(&state, id))
         .collect();
     Json(json!({ "object": "list", "data": data }))
@@ -72,9 +85,10 @@ pub(crate) async fn list_models(State(state): State<AppState>, Ctx(ctx): Ctx) ->
 pub(crate) async fn get_model(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if state.executor.supported_models(&ctx).contains(&id) {
+    if caller.sees(&id) && state.executor.supported_models(&ctx).contains(&id) {
         Ok(Json(model_object(&state, &id)))
     } else {
         Err(ByokError::NotFound(format!(
@@ -130,12 +144,12 @@ fn model_object(state: &AppState, id: &str) -> Value {
 }
 
 /// A request body that must be a JSON object with a non-empty `model` (Responses, Anthropic
-/// Messages), the model noted in the access log.
+/// Messages), and the model, noted in the access log.
 pub(crate) fn json_with_model(
     body: Result<Bytes, BytesRejection>,
     state: &AppState,
     log: &RequestLog,
-) -> Result<Value, ByokError> {
+) -> Result<(Value, String), ByokError> {
     let body: Value = serde_json::from_slice(&read_body(body, state)?).map_err(|e| {
         ByokError::invalid_request(format!("the request body is not valid JSON: {e}"), None)
     })?;
@@ -153,7 +167,8 @@ pub(crate) fn json_with_model(
             ByokError::invalid_request("`model` must be a non-empty string", Some("model"))
         })?;
     log.set_model(model);
-    Ok(body)
+    let model = model.to_owned();
+    Ok((body, model))
 }
 
 fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<Bytes, ByokError> {

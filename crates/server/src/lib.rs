@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub use client_key::{ClientKey, DEFAULT_KEY_NAME};
 pub use config::{DEFAULT_BODY_LIMIT, ServerConfig};
-pub use error::{AnthropicError, ApiError, ServeError};
+pub use error::{AnthropicError, ApiError, ClientKeyError, ServeError};
 pub use serve::{check_bind, serve, shutdown_signal};
 
 /// What every request handler shares: the executor that reaches the upstream and the config.
@@ -43,13 +44,17 @@ pub struct AppState {
     listening_on: Option<std::net::SocketAddr>,
     /// The last hour's requests and tokens, for the status page.
     recent: recent::Recent,
+    /// Every key clients may send (none: everyone may use the server).
+    keys: Arc<[Arc<client_key::ClientKey>]>,
 }
 
 impl AppState {
     /// Shares `executor` and `config` with every request.
     pub fn new(executor: Arc<dyn ProviderExecutor>, config: ServerConfig) -> Self {
+        let keys = config.all_keys().into_iter().map(Arc::new).collect();
         Self {
             executor,
+            keys,
             config: Arc::new(config),
             started_at: byok_types::unix_now(),
             cut: CancellationToken::new(),
@@ -152,7 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/", get(status::page));
     let api = api.route_layer(axum::middleware::from_fn_with_state(
-        state.config.client_key.clone(),
+        Arc::clone(&state.keys),
         client_key::require_client_key,
     ));
     let body_limit = state.config.body_limit;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use byok_types::{ProviderExecutor, Secret};
+use byok_types::ProviderExecutor;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -21,15 +21,13 @@ use crate::{AppState, ServeError, ServerConfig, router};
 ///
 /// ```
 /// use byok_server::check_bind;
-/// use byok_types::Secret;
 ///
-/// assert!(check_bind("127.0.0.1:8018".parse().unwrap(), None).is_ok());
-/// assert!(check_bind("0.0.0.0:8018".parse().unwrap(), None).is_err());
-/// assert!(check_bind("0.0.0.0:8018".parse().unwrap(), Some(&Secret::new("k"))).is_ok());
+/// assert!(check_bind("127.0.0.1:8018".parse().unwrap(), false).is_ok());
+/// assert!(check_bind("0.0.0.0:8018".parse().unwrap(), false).is_err());
+/// assert!(check_bind("0.0.0.0:8018".parse().unwrap(), true).is_ok());
 /// ```
-pub fn check_bind(addr: SocketAddr, client_key: Option<&Secret>) -> Result<(), ServeError> {
-    let has_key = client_key.is_some_and(|k| !k.is_empty());
-    if addr.ip().is_loopback() || has_key {
+pub fn check_bind(addr: SocketAddr, has_client_key: bool) -> Result<(), ServeError> {
+    if addr.ip().is_loopback() || has_client_key {
         Ok(())
     } else {
         Err(ServeError::ClientKeyRequired { addr })
@@ -61,7 +59,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
-    check_bind(addr, config.client_key.as_ref())?;
+    check_bind(addr, config.has_client_key())?;
     let grace = config.shutdown_grace;
     let idle = config.client_idle_timeout;
     let state = AppState::new(executor, config).listening_on(addr);

@@ -7,21 +7,28 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
-use byok_types::{Metrics, ProviderStatus, WindowLabels, unix_now};
+use byok_types::{ClientKeyStatus, KeyLabels, Metrics, ProviderStatus, WindowLabels, unix_now};
 use serde_json::{Value, json};
 
 use crate::AppState;
 
 /// `GET /v1/status`: the accounts (plan, token expiry, rest, rate-limit windows, credits),
-/// whether the server can serve, and the server itself.
+/// whether the server can serve, the client keys (tokens spent today, budget, models), and
+/// the server itself.
 pub(crate) async fn status(State(state): State<AppState>) -> Json<Value> {
     let provider = state.executor.status().await;
+    let now = unix_now();
+    let keys = crate::client_key::statuses(&state, now).await;
     let mut body = serde_json::to_value(&provider).unwrap_or_else(|_| json!({}));
     if let Some(map) = body.as_object_mut() {
         map.insert("object".into(), "byok.status".into());
         map.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         map.insert("started_at".into(), state.started_at.into());
-        map.insert("now".into(), unix_now().into());
+        map.insert("now".into(), now.into());
+        map.insert(
+            "client_keys".into(),
+            serde_json::to_value(&keys).unwrap_or_default(),
+        );
     }
     Json(body)
 }
@@ -47,7 +54,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 /// from the executor now (accounts gone since are gone from them).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let metrics = &state.config.metrics;
-    set_gauges(metrics, &state.executor.status().await, unix_now());
+    let now = unix_now();
+    set_gauges(metrics, &state.executor.status().await, now);
+    set_key_gauges(metrics, &crate::client_key::statuses(&state, now).await);
     (
         [(
             CONTENT_TYPE,
@@ -68,6 +77,26 @@ pub(crate) async fn page(State(state): State<AppState>) -> Html<String> {
         started_at: state.started_at,
         now,
     }))
+}
+
+/// Each client key's tokens of today and budget, as the (maybe shared) usage store knows them.
+fn set_key_gauges(metrics: &Metrics, keys: &[ClientKeyStatus]) {
+    for key in keys {
+        let labels = KeyLabels {
+            key: key.name.clone(),
+        };
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        metrics
+            .key_used_today
+            .get_or_create(&labels)
+            .set(gauge(key.used_today));
+        if let Some(budget) = key.daily_tokens {
+            metrics
+                .key_daily_budget
+                .get_or_create(&labels)
+                .set(gauge(budget));
+        }
+    }
 }
 
 /// The gauges of `status`: resting accounts and each window's used percent and seconds to

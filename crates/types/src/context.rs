@@ -32,7 +32,19 @@ const ID_HEX_DIGITS: usize = 16;
 impl ClientId {
     /// The identity of requests authenticated with `key`.
     pub fn from_key(key: &Secret) -> Self {
-        let digest = Sha256::digest(key.expose().as_bytes());
+        Self::from_key_sha256(&Sha256::digest(key.expose().as_bytes()).into())
+    }
+
+    /// The identity of requests authenticated with the key whose SHA-256 is `digest` (a
+    /// `key_sha256` of `[[client_keys]]`): the same as [`ClientId::from_key`] of that key.
+    ///
+    /// ```
+    /// use byok_types::{ClientId, Secret};
+    /// use sha2::{Digest, Sha256};
+    /// let digest: [u8; 32] = Sha256::digest(b"k-1").into();
+    /// assert_eq!(ClientId::from_key_sha256(&digest), ClientId::from_key(&Secret::new("k-1")));
+    /// ```
+    pub fn from_key_sha256(digest: &[u8; 32]) -> Self {
         let mut hex = String::with_capacity(ID_HEX_DIGITS);
         for byte in &digest[..ID_HEX_DIGITS / 2] {
             use std::fmt::Write as _;

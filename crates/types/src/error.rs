@@ -80,6 +80,22 @@ pub enum ByokError {
         /// How long to wait before trying again, if known.
         retry_after: Option<Duration>,
     },
+    /// byok's own limit on the client is reached (429): a client key's `daily_tokens` budget.
+    /// Rendered as OpenAI renders its tokens-per-day limit (`type: "tokens"`,
+    /// `code: "rate_limit_exceeded"`), with `resets_at`.
+    #[error("{message}")]
+    RateLimited {
+        /// What limit, how much is used, and when it resets.
+        message: String,
+        /// When the limit resets, in Unix seconds.
+        resets_at: Option<i64>,
+        /// How long to wait before trying again.
+        retry_after: Option<Duration>,
+    },
+    /// The client's key may not use the model it asked for (403, as OpenAI answers a
+    /// project without access to a model: `code: "model_not_found"`).
+    #[error("{0}")]
+    ModelNotAllowed(String),
     /// The upstream answered with a non-success status.
     ///
     /// A 4xx is the client's to see as it is (its status, the upstream's error object). A 5xx
@@ -169,7 +185,8 @@ impl ByokError {
             Self::Unauthorized(_) => 401,
             Self::NotFound(_) => 404,
             Self::PayloadTooLarge(_) => 413,
-            Self::UsageLimit { .. } => 429,
+            Self::ModelNotAllowed(_) => 403,
+            Self::UsageLimit { .. } | Self::RateLimited { .. } => 429,
             Self::Upstream { status, .. } => match *status {
                 s @ 400..=499 => s,
                 _ => 502,
@@ -183,9 +200,9 @@ impl ByokError {
     /// How long the client should wait before retrying, for a `Retry-After` header.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::UsageLimit { retry_after, .. } | Self::Upstream { retry_after, .. } => {
-                *retry_after
-            }
+            Self::UsageLimit { retry_after, .. }
+            | Self::RateLimited { retry_after, .. }
+            | Self::Upstream { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -213,9 +230,11 @@ impl ByokError {
     /// OpenAI's `error.type` for this error.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::InvalidRequest { .. } | Self::NotFound(_) | Self::PayloadTooLarge(_) => {
-                "invalid_request_error"
-            }
+            Self::InvalidRequest { .. }
+            | Self::NotFound(_)
+            | Self::PayloadTooLarge(_)
+            | Self::ModelNotAllowed(_) => "invalid_request_error",
+            Self::RateLimited { .. } => "tokens",
             Self::Unauthorized(_) => "authentication_error",
             Self::UsageLimit { .. } => "usage_limit_reached",
             Self::Upstream { status, .. } => match status {
@@ -238,6 +257,8 @@ impl ByokError {
             Self::NotFound(_) => Some("not_found"),
             Self::PayloadTooLarge(_) => Some("payload_too_large"),
             Self::UsageLimit { .. } => Some("usage_limit_reached"),
+            Self::RateLimited { .. } => Some("rate_limit_exceeded"),
+            Self::ModelNotAllowed(_) => Some("model_not_found"),
             Self::Unreachable(_) => Some("upstream_unreachable"),
             Self::BadGateway(_) => Some("bad_gateway"),
             Self::Timeout(_) => Some("timeout"),
@@ -305,6 +326,9 @@ impl ByokError {
             error["plan_type"] = json!(plan_type);
             error["resets_at"] = json!(resets_at);
             error["resets_in_seconds"] = json!(retry_after.map(|d| d.as_secs()));
+        }
+        if let Self::RateLimited { resets_at, .. } = self {
+            error["resets_at"] = json!(resets_at);
         }
         json!({ "error": error })
     }

@@ -5,6 +5,7 @@ mod context;
 mod error;
 mod executor;
 pub mod human;
+mod key_usage;
 mod metrics;
 mod provider;
 mod ratelimit;
@@ -19,9 +20,10 @@ pub use clock::unix_now;
 pub use context::{ClientId, RequestContext, ServedBy};
 pub use error::{ByokError, Result, error_chain};
 pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
+pub use key_usage::{ClientKeyStatus, KeyUsageStore, MemoryKeyUsage, next_utc_midnight, utc_day};
 pub use metrics::{
-    EndpointLabels, Metrics, ProviderLabels, RefreshLabels, RequestLabels, TokenLabels,
-    UpstreamLabels, WindowLabels,
+    EndpointLabels, KeyLabels, KeyRefusalLabels, Metrics, ProviderLabels, RefreshLabels,
+    RequestLabels, TokenLabels, UpstreamLabels, WindowLabels,
 };
 pub use provider::ProviderId;
 pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, RateLimitWindow};

@@ -75,6 +75,22 @@ pub struct WindowLabels {
     pub window: String,
 }
 
+/// The label of a named client key's figures.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabels {
+    /// The key's name from `[[client_keys]]` (`default` for the single `client_key`).
+    pub key: String,
+}
+
+/// The labels of a request a client key was refused.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyRefusalLabels {
+    /// The key's name.
+    pub key: String,
+    /// `budget` (its `daily_tokens` spent) or `model` (a model it may not use).
+    pub reason: &'static str,
+}
+
 /// Every figure byok exposes on `GET /metrics`. Cheap to clone (the families are shared).
 ///
 /// ```
@@ -106,6 +122,15 @@ pub struct Metrics {
     pub window_used_percent: Family<WindowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Each account's rate-limit windows: seconds until the window resets.
     pub window_reset_seconds: Family<WindowLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Tokens (input plus output) each named client key spent through this server.
+    pub key_tokens: Family<KeyLabels, Counter>,
+    /// Tokens each named client key spent today (UTC), as the usage store (shared by a team's
+    /// instances) knows them.
+    pub key_used_today: Family<KeyLabels, Gauge>,
+    /// Each named client key's budget of tokens per UTC day.
+    pub key_daily_budget: Family<KeyLabels, Gauge>,
+    /// Requests refused to a client key: over its budget, or a model it may not use.
+    pub key_refusals: Family<KeyRefusalLabels, Counter>,
 }
 
 /// Histogram buckets from 1 ms to about 65 s, doubling: time to first byte is milliseconds
@@ -177,6 +202,26 @@ impl Default for Metrics {
             "Seconds until each account's rate-limit window resets",
             window_reset_seconds.clone(),
         );
+        let key_tokens = registered(
+            &mut registry,
+            "client_key_tokens",
+            "Tokens (input plus output) each named client key spent through this server",
+        );
+        let key_used_today = registered(
+            &mut registry,
+            "client_key_used_today_tokens",
+            "Tokens each named client key spent today (UTC), over every instance sharing state",
+        );
+        let key_daily_budget = registered(
+            &mut registry,
+            "client_key_daily_budget_tokens",
+            "Each named client key's budget of tokens per UTC day",
+        );
+        let key_refusals = registered(
+            &mut registry,
+            "client_key_refusals",
+            "Requests refused to a client key (reason: budget or model)",
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -189,8 +234,22 @@ impl Default for Metrics {
             accounts_resting,
             window_used_percent,
             window_reset_seconds,
+            key_tokens,
+            key_used_today,
+            key_daily_budget,
+            key_refusals,
         }
     }
+}
+
+/// A new metric of a default value, registered as `name` with `help`.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str) -> M
+where
+    M: Default + Clone + prometheus_client::registry::Metric,
+{
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 impl Metrics {
