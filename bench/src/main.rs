@@ -1,7 +1,8 @@
 //! The parts of byok's load benchmark that must run as separate release processes.
 //!
-//! * `byok-bench standin --fixture FILE.sse [--pace-ms N]`: a stand-in Codex upstream on
-//!   127.0.0.1 that replays a recorded stream for every `POST .../responses`; prints its address.
+//! * `byok-bench standin --fixture FILE.sse [--pace-ms N]`: byok-test-support's stand-in
+//!   upstream on 127.0.0.1, replaying a recorded stream for every `POST .../responses`; prints
+//!   its address.
 //! * `byok-bench load --url URL --body FILE --concurrency N --requests M`: drives load and prints
 //!   one JSON object of figures (`--spread-ms S` staggers the clients' starts over S ms).
 //!
