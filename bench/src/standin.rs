@@ -2,7 +2,7 @@
 //! one recorded stream for every `POST /responses` (the Codex backend at the root) and
 //! `POST /v1/responses`, optionally paced.
 //!
-//! It measures byok, not itself: it keeps no requests and does not read them, sends an
+//! It measures byok, not itself: it keeps no requests and does not parse them, sends an
 //! unpaced stream as one body with its length, and a paced one event by event from the
 //! events it split once at the first request.
 

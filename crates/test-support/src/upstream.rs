@@ -74,6 +74,10 @@ pub enum Then {
 pub enum Split {
     /// One write per event, as the backend sends them.
     Events,
+    /// One write per event, but the lifecycle events at the start (`response.created`,
+    /// `response.in_progress`) in one write with the first event after them, as the real
+    /// backend often sends them.
+    LifecycleTogether,
     /// Writes of this many bytes, across event boundaries, as a stream may arrive.
     Bytes(usize),
     /// One body with its length, in one write (for the benchmark: the cheapest to send).
@@ -140,6 +144,8 @@ struct Recording {
     whole: Bytes,
     /// `whole` split after each event's blank line.
     events: Vec<Bytes>,
+    /// `events` with the lifecycle events joined to the first event after them.
+    together: Vec<Bytes>,
     /// The recorded response headers (`content-type` and the `x-codex-*` limits).
     headers: HeaderMap,
     /// The first `response.id` in it, for [`StandIn::answer_afresh`].
@@ -180,6 +186,7 @@ impl Recording {
         let whole = Bytes::from(text);
         let events = split_events(&whole);
         Self {
+            together: lifecycle_together(&events),
             whole,
             events,
             headers,
@@ -210,6 +217,27 @@ fn split_events(bytes: &Bytes) -> Vec<Bytes> {
         start = end;
     }
     events
+}
+
+/// The lifecycle events at the start of `events` joined with the first event after them into
+/// one write; the other events as they are.
+fn lifecycle_together(events: &[Bytes]) -> Vec<Bytes> {
+    let lifecycle = |event: &Bytes| {
+        [
+            &b"event: response.created\n"[..],
+            b"event: response.in_progress\n",
+        ]
+        .iter()
+        .any(|start| event.starts_with(start))
+    };
+    let first_output = events
+        .iter()
+        .position(|e| !lifecycle(e))
+        .unwrap_or(events.len().saturating_sub(1));
+    let (head, tail) = events.split_at((first_output + 1).min(events.len()));
+    let mut joined = vec![Bytes::from(head.concat())];
+    joined.extend(tail.iter().cloned());
+    joined
 }
 
 /// What the stand-in knows and has seen.
@@ -439,9 +467,7 @@ async fn codex_models(State(shared): State<Arc<Shared>>, uri: Uri, headers: Head
 /// `POST {codex_path}/responses`: what the backend refuses, refused; then the next answer.
 async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     if !shared.keep_requests {
-        // The benchmark's: nothing kept, nothing checked, the request not even read.
-        let reply = shared.next(|| lock(&shared.codex_reply).clone());
-        return answer(&shared, reply, &Value::Null, request.uri().path()).await;
+        return lean(&shared, request, || lock(&shared.codex_reply).clone()).await;
     }
     let (Parts { uri, headers, .. }, body) = request.into_parts();
     let body = read_json(body).await;
@@ -478,6 +504,20 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
         .headers_mut()
         .insert("x-models-etag", etag.parse().expect("a header value"));
     response
+}
+
+/// The benchmark's answer: nothing kept, parsed or checked; the request read whole all the
+/// same, as the real backend reads it (hyper closes a connection whose request body was left
+/// unread rather than keep it alive).
+async fn lean(
+    shared: &Arc<Shared>,
+    request: Request,
+    otherwise: impl FnOnce() -> Reply,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let _ = axum::body::to_bytes(body, usize::MAX).await;
+    let reply = shared.next(otherwise);
+    answer(shared, reply, &Value::Null, parts.uri.path()).await
 }
 
 /// The Codex backend's next answer to `body`: the compaction it asks for when its input ends
@@ -596,8 +636,7 @@ fn refuse_stored_state(body: &Value) -> Option<Response> {
 /// `POST /v1/chat/completions`, `POST /v1/responses`: the next answer.
 async fn openai(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     if !shared.keep_requests {
-        let reply = shared.next(|| shared.openai_reply.clone());
-        return answer(&shared, reply, &Value::Null, request.uri().path()).await;
+        return lean(&shared, request, || shared.openai_reply.clone()).await;
     }
     let (Parts { uri, headers, .. }, body) = request.into_parts();
     let body = read_json(body).await;
@@ -710,6 +749,7 @@ fn whole(shared: &Arc<Shared>, recording: &Recording) -> Response {
     match (shared.split, shared.pace) {
         (Split::Whole, None) => Response::new(Body::from(recording.whole.clone())),
         (Split::Events, _) => body(shared, recording.events.clone(), Then::End),
+        (Split::LifecycleTogether, _) => body(shared, recording.together.clone(), Then::End),
         _ => streamed(shared, recording.whole.clone(), Then::End),
     }
 }
@@ -718,6 +758,7 @@ fn whole(shared: &Arc<Shared>, recording: &Recording) -> Response {
 fn streamed(shared: &Arc<Shared>, text: Bytes, then: Then) -> Response {
     let chunks = match shared.split {
         Split::Events => split_events(&text),
+        Split::LifecycleTogether => lifecycle_together(&split_events(&text)),
         Split::Bytes(n) => (0..text.len())
             .step_by(n.max(1))
             .map(|start| text.slice(start..(start + n).min(text.len())))
