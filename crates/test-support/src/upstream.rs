@@ -265,6 +265,26 @@ struct Shared {
     catalog: Mutex<Option<(Value, String)>>,
     /// Every `GET {codex_path}/models` received.
     models_asked: Mutex<Vec<Received>>,
+    /// What `GET {chatgpt_path}/wham/accounts/check` answers (see [`StandIn::route_accounts_to`]).
+    accounts_check: Mutex<AccountsCheck>,
+    /// Every `accounts/check` received.
+    accounts_checked: Mutex<Vec<Received>>,
+}
+
+/// What the stand-in answers to `GET {chatgpt_path}/wham/accounts/check`, the workspace
+/// routing check the official client makes per account.
+#[derive(Clone, Debug)]
+enum AccountsCheck {
+    /// The account served here (the stand-in's own origin), with no routing override, as the
+    /// stand-in of the recordings answered (`official-http/02-GET-check.json`).
+    Here,
+    /// The account served at `origin`, with this `account_routing_override`.
+    At {
+        origin: String,
+        routing_override: String,
+    },
+    /// This error status.
+    Fails(u16),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -354,14 +374,24 @@ impl StandIn {
             bodies_ended: watch::channel(0).0,
             catalog: Mutex::default(),
             models_asked: Mutex::default(),
+            accounts_check: Mutex::new(AccountsCheck::Here),
+            accounts_checked: Mutex::default(),
         });
-        let router = Router::new()
+        let mut router = Router::new()
             .route(&format!("{codex_path}/responses"), post(codex_responses))
             .route(
                 &format!("{codex_path}/responses/compact"),
                 post(codex_compact_endpoint),
             )
-            .route(&format!("{codex_path}/models"), get(codex_models))
+            .route(&format!("{codex_path}/models"), get(codex_models));
+        // Beside the Codex path, as on chatgpt.com (`/backend-api/codex`, `/backend-api/wham`).
+        if let Some(chatgpt_path) = codex_path.strip_suffix("/codex") {
+            router = router.route(
+                &format!("{chatgpt_path}/wham/accounts/check"),
+                get(accounts_check),
+            );
+        }
+        let router = router
             .route("/v1/chat/completions", post(openai))
             .route("/v1/responses", post(openai))
             .route("/v1/responses/compact", post(openai))
@@ -406,6 +436,28 @@ impl StandIn {
     /// Every `GET {codex_path}/models` received so far, the path with its query.
     pub fn models_asked(&self) -> Vec<Received> {
         lock(&self.shared.models_asked).clone()
+    }
+
+    /// Answers the workspace routing check (`GET {chatgpt_path}/wham/accounts/check`, beside a
+    /// Codex path ending in `/codex`) saying the account is served at `origin`
+    /// (`http://127.0.0.1:PORT` of another stand-in, or `NO_CONSTRAINT`) with
+    /// `routing_override` (`NO_CONSTRAINT`, `us`, `us_cr`). By default it says the account is
+    /// served here, with `NO_CONSTRAINT`.
+    pub fn route_accounts_to(&self, origin: &str, routing_override: &str) {
+        *lock(&self.shared.accounts_check) = AccountsCheck::At {
+            origin: origin.to_owned(),
+            routing_override: routing_override.to_owned(),
+        };
+    }
+
+    /// Answers the workspace routing check with `status` from now on.
+    pub fn fail_accounts_check(&self, status: u16) {
+        *lock(&self.shared.accounts_check) = AccountsCheck::Fails(status);
+    }
+
+    /// Every workspace routing check received so far.
+    pub fn accounts_checked(&self) -> Vec<Received> {
+        lock(&self.shared.accounts_checked).clone()
     }
 
     /// Answers like the live backend where the recordings cannot: every later replay gets a
@@ -462,6 +514,47 @@ async fn codex_models(State(shared): State<Arc<Shared>>, uri: Uri, headers: Head
         .headers_mut()
         .insert("x-models-etag", etag.parse().expect("a header value"));
     response
+}
+
+/// `GET {chatgpt_path}/wham/accounts/check`: the accounts of the sign-in (the one the request
+/// names, `chatgpt-account-id`) and where each is served, for a request that carries a token
+/// and an account, as the official client sends it.
+async fn accounts_check(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let received = Received {
+        path: uri.path().to_owned(),
+        headers,
+        body: Value::Null,
+    };
+    lock(&shared.accounts_checked).push(received.clone());
+    let account = received.header("chatgpt-account-id").map(str::to_owned);
+    let bearer = received
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("Bearer "));
+    let (Some(account), true) = (account, bearer) else {
+        return (StatusCode::UNAUTHORIZED, "{\"detail\":\"Unauthorized\"}").into_response();
+    };
+    let (origin, routing_override) = match lock(&shared.accounts_check).clone() {
+        AccountsCheck::Here => {
+            let host = received.header("host").unwrap_or_default();
+            (format!("http://{host}"), "NO_CONSTRAINT".to_owned())
+        }
+        AccountsCheck::At {
+            origin,
+            routing_override,
+        } => (origin, routing_override),
+        AccountsCheck::Fails(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, "{\"detail\":\"the stand-in fails on purpose\"}").into_response();
+        }
+    };
+    axum::Json(json!({"accounts": [{"id": account, "plan_type": "plus",
+        "workspace_backend_origin": origin, "account_routing_override": routing_override}],
+        "account_ordering": [account]}))
+    .into_response()
 }
 
 /// `POST {codex_path}/responses`: what the backend refuses, refused; then the next answer.

@@ -20,8 +20,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use byok_auth::{AuthManager, CodexIdentity};
 use byok_translate::codex_catalog;
 use byok_types::{ByokError, OAuthToken, Result, unix_now};
-use hyper::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 
+use super::routing::Routing;
+use super::{add_account_headers, user_agent};
 use crate::models::{AccountModels, ModelCatalog};
 use crate::upstream::Upstream;
 
@@ -39,8 +41,8 @@ pub(crate) const MODELS_ETAG: &str = "x-models-etag";
 pub(crate) struct Catalogs {
     upstream: Upstream,
     auth: Arc<AuthManager>,
-    /// `{codex_base}`, without a trailing slash.
-    base_url: String,
+    /// Where each account's `{codex_base}` is.
+    routing: Arc<Routing>,
     identity: CodexIdentity,
     pub(crate) catalog: Arc<ModelCatalog>,
     /// Where the catalogs are kept (`$BYOK_HOME/models_cache.json`); none: only in memory.
@@ -57,7 +59,7 @@ pub(crate) struct Catalogs {
 pub(crate) struct Reach {
     pub(crate) upstream: Upstream,
     pub(crate) auth: Arc<AuthManager>,
-    pub(crate) base_url: String,
+    pub(crate) routing: Arc<Routing>,
     pub(crate) identity: CodexIdentity,
 }
 
@@ -66,7 +68,7 @@ impl Catalogs {
         Self {
             upstream: reach.upstream,
             auth: reach.auth,
-            base_url: reach.base_url,
+            routing: reach.routing,
             identity: reach.identity,
             catalog,
             cache,
@@ -211,10 +213,10 @@ impl Catalogs {
     /// One `GET /models` as `account`, its token refreshed once if the backend refuses it.
     async fn fetch(&self, account: &str) -> Result<AccountModels> {
         let token = self.auth.get_token_for(account).await?;
-        let answer = match self.get_models(&token).await {
+        let answer = match self.get_models(account, &token).await {
             Err(ByokError::Upstream { status: 401, .. }) => {
                 let token = self.auth.refresh_unless_rotated(account).await?;
-                self.get_models(&token).await
+                self.get_models(account, &token).await
             }
             other => other,
         };
@@ -236,43 +238,32 @@ impl Catalogs {
         ))
     }
 
-    async fn get_models(&self, token: &OAuthToken) -> Result<(HeaderMap, serde_json::Value)> {
+    async fn get_models(
+        &self,
+        account: &str,
+        token: &OAuthToken,
+    ) -> Result<(HeaderMap, serde_json::Value)> {
         let query = serde_urlencoded::to_string([("client_version", self.identity.version())])
             .map_err(|e| ByokError::Internal(e.to_string()))?;
-        let url = format!("{}/models?{query}", self.base_url);
-        self.upstream.get_json(&url, &self.headers(token)?).await
+        let route = self.routing.route(account, token).await;
+        let url = format!("{}/models?{query}", route.base_url);
+        let mut headers = self.headers(token)?;
+        route.add_to(&mut headers);
+        self.upstream.get_json(&url, &headers).await
     }
 
     /// The official client's `/models` headers, in its order.
     fn headers(&self, token: &OAuthToken) -> Result<HeaderMap> {
-        let bad = |what: &str| {
-            ByokError::Config(format!(
-                "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
-            ))
-        };
         let mut headers = HeaderMap::new();
-        headers.insert(
-            HeaderName::from_static("version"),
-            HeaderValue::from_str(self.identity.version()).map_err(|_| bad("client version"))?,
-        );
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
-            .map_err(|_| bad("access token"))?;
-        auth.set_sensitive(true);
-        headers.insert(AUTHORIZATION, auth);
-        if let Some(account_id) = &token.account_id {
-            headers.insert(
-                HeaderName::from_static("chatgpt-account-id"),
-                HeaderValue::from_str(account_id.as_str()).map_err(|_| bad("account id"))?,
-            );
-        }
+        let version = HeaderValue::from_str(self.identity.version())
+            .map_err(|_| ByokError::Config("the Codex client version is not a header".into()))?;
+        headers.insert(HeaderName::from_static("version"), version);
+        add_account_headers(&mut headers, token)?;
         headers.insert(
             HeaderName::from_static("originator"),
             HeaderValue::from_static(self.identity.originator()),
         );
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_str(self.identity.user_agent()).map_err(|_| bad("user agent"))?,
-        );
+        headers.insert(USER_AGENT, user_agent(&self.identity)?);
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         Ok(headers)
     }

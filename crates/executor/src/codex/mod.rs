@@ -7,6 +7,7 @@ mod catalog;
 mod front;
 mod hold;
 mod pool;
+mod routing;
 mod session;
 mod status;
 
@@ -27,6 +28,7 @@ use catalog::{Catalogs, MODELS_ETAG, Reach};
 pub(crate) use hold::Started;
 use hold::{LimitsSink, hold_back};
 use pool::{AccountPool, Turn};
+use routing::Routing;
 pub(crate) use session::Conversation;
 use session::{Session, Sessions, TURN_STATE};
 
@@ -41,8 +43,11 @@ pub(crate) struct CodexBackend {
     upstream: Upstream,
     /// The ChatGPT sign-ins; none means every request is answered 401 with how to sign in.
     auth: Option<Arc<AuthManager>>,
-    /// Without a trailing slash.
+    /// The configured base URL, without a trailing slash; each account's requests go where its
+    /// workspace routing says (`routing.rs`), this by default.
     base_url: String,
+    /// Each account's origin, from `wham/accounts/check`.
+    routing: Arc<Routing>,
     /// Who byok says it is: the official Codex CLI (`identity.rs` of byok-auth).
     pub(crate) identity: CodexIdentity,
     pool: AccountPool,
@@ -70,11 +75,16 @@ pub(crate) struct Parts {
 
 impl CodexBackend {
     pub(crate) fn new(parts: Parts) -> Self {
+        let routing = Arc::new(Routing::new(
+            &parts.upstream,
+            parts.identity.clone(),
+            parts.base_url.clone(),
+        ));
         let catalogs = parts.auth.as_ref().map(|auth| {
             let reach = Reach {
                 upstream: parts.upstream.clone(),
                 auth: Arc::clone(auth),
-                base_url: parts.base_url.clone(),
+                routing: Arc::clone(&routing),
                 identity: parts.identity.clone(),
             };
             Arc::new(Catalogs::new(
@@ -87,6 +97,7 @@ impl CodexBackend {
             upstream: parts.upstream,
             auth: parts.auth,
             base_url: parts.base_url,
+            routing,
             identity: parts.identity,
             pool: AccountPool::default(),
             sessions: Box::default(),
@@ -285,8 +296,10 @@ impl CodexBackend {
         session: &Session,
         body: &Bytes,
     ) -> Result<Started> {
-        let headers = self.codex_headers(token, session)?;
-        let url = format!("{}/responses", self.base_url);
+        let route = self.routing.route(account, token).await;
+        let mut headers = self.codex_headers(token, session)?;
+        route.add_to(&mut headers);
+        let url = format!("{}/responses", route.base_url);
         let sender = Sender {
             provider: ProviderId::Codex,
             account,
@@ -313,11 +326,6 @@ impl CodexBackend {
     /// The headers of a `/responses` request, in the order the official client sends them
     /// (`version` first, the identity last); `content-type` is added by the transport.
     fn codex_headers(&self, token: &OAuthToken, session: &Session) -> Result<HeaderMap> {
-        let bad = |what: &str| {
-            ByokError::Config(format!(
-                "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
-            ))
-        };
         let identity = &self.identity;
         let mut headers = HeaderMap::new();
         let version = HeaderValue::from_str(identity.version())
@@ -327,25 +335,44 @@ impl CodexBackend {
             headers.insert(name.clone(), value.clone());
         }
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
-            .map_err(|_| bad("access token"))?;
-        auth.set_sensitive(true);
-        headers.insert(AUTHORIZATION, auth);
-        if let Some(account_id) = &token.account_id {
-            let value =
-                HeaderValue::from_str(account_id.as_str()).map_err(|_| bad("account id"))?;
-            headers.insert(HeaderName::from_static("chatgpt-account-id"), value);
-        } else {
+        if !add_account_headers(&mut headers, token)? {
             tracing::warn!("the token carries no ChatGPT account id; the backend may refuse it");
         }
         headers.insert(
             HeaderName::from_static("originator"),
             HeaderValue::from_static(identity.originator()),
         );
-        let agent = HeaderValue::from_str(identity.user_agent()).map_err(|_| bad("user agent"))?;
-        headers.insert(USER_AGENT, agent);
+        headers.insert(USER_AGENT, user_agent(identity)?);
         Ok(headers)
     }
+}
+
+/// A value of the sign-in or identity that an HTTP header cannot carry.
+fn unsendable(what: &str) -> ByokError {
+    ByokError::Config(format!(
+        "the {what} holds characters an HTTP header cannot carry; sign in again with `byok login`"
+    ))
+}
+
+/// Adds `authorization` (marked sensitive, so it is never logged) and `chatgpt-account-id`,
+/// as every request to the backend carries them (`/responses`, `/models`, `accounts/check`);
+/// whether the token had an account id to send.
+pub(crate) fn add_account_headers(headers: &mut HeaderMap, token: &OAuthToken) -> Result<bool> {
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.access_token.expose()))
+        .map_err(|_| unsendable("access token"))?;
+    auth.set_sensitive(true);
+    headers.insert(AUTHORIZATION, auth);
+    let Some(account_id) = &token.account_id else {
+        return Ok(false);
+    };
+    let value = HeaderValue::from_str(account_id.as_str()).map_err(|_| unsendable("account id"))?;
+    headers.insert(HeaderName::from_static("chatgpt-account-id"), value);
+    Ok(true)
+}
+
+/// The official client's `User-Agent` as byok sends it.
+pub(crate) fn user_agent(identity: &CodexIdentity) -> Result<HeaderValue> {
+    HeaderValue::from_str(identity.user_agent()).map_err(|_| unsendable("user agent"))
 }
 
 impl CodexBackend {
