@@ -101,6 +101,20 @@ async fn compaction_errors_come_in_the_apis_shape() {
     refused(unknown, "previous_response_id").await;
     assert!(standin.received().is_empty(), "nothing bad went upstream");
 
+    // A backend that answers the conversation instead of compacting it: no compaction item
+    // to give, so a 502 that says so, not an answer without one.
+    standin.set_reply(Reply::Sse(fixtures::recorded("text")));
+    let uncompacted = byok
+        .post(
+            "/v1/responses/compact",
+            &json!({"model": "gpt-5.5", "input": conversation()}),
+        )
+        .await;
+    assert_eq!(uncompacted.status(), 502);
+    let body: Value = uncompacted.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("without a compaction item"), "{body}");
+
     // An account at its usage limit: the 429 with its wait, as for any request.
     standin.set_reply(Reply::UsageLimit {
         resets_in_seconds: 120,

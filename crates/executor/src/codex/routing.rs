@@ -328,7 +328,9 @@ impl Routing {
         Ok(route_of(&answer, account_id.as_str(), &self.base_url)?)
     }
 
-    /// The official client's check headers, in its order.
+    /// The official client's check headers, in its order. The user agent is the full one, as
+    /// the official client's checks after its start-up carry it (`official-401/04-GET-check`;
+    /// its very first check goes out before it knows its own suffix).
     fn headers(&self, token: &OAuthToken) -> byok_types::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, user_agent(&self.identity)?);
