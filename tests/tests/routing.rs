@@ -60,5 +60,12 @@ async fn a_workspace_elsewhere_serves_the_catalog_and_the_requests() {
     assert!(configured.received().is_empty());
     assert!(configured.models_asked().is_empty());
     assert_eq!(configured.accounts_checked().len(), 1);
+    // `GET /v1/status` (and so `byok status`) says where the account is served.
+    let status: Value = byok.get("/v1/status").await.json().await.unwrap();
+    assert_eq!(
+        status["accounts"][0]["routed_to"],
+        workspace.codex_base_url(),
+        "{status}"
+    );
     byok.stop().await.unwrap();
 }

@@ -185,6 +185,9 @@ fn live_lines(out: &mut String, live: &ProviderStatus, now: i64) {
         if let Some(until) = account.resting_until.filter(|until| *until > now) {
             let _ = write!(heading, ", resting for {} (usage limit)", span(until - now));
         }
+        if let Some(routed_to) = &account.routed_to {
+            let _ = write!(heading, ", served at {routed_to} (its workspace's origin)");
+        }
         if let Some(at) = account.figures_at {
             let _ = write!(heading, ", figures from {}", ago(now - at));
         }
@@ -284,6 +287,28 @@ mod tests {
                 "GPT-5.3-Codex-Spark 5 h window: 3% used",
                 "credits: 12.5 left",
             ]
+        );
+    }
+
+    #[test]
+    fn an_account_served_elsewhere_says_where() {
+        let live = ProviderStatus::new(
+            byok_types::ProviderId::Codex,
+            "https://chatgpt.com/backend-api/codex",
+        )
+        .with_account(
+            byok_types::AccountStatus::new("me@example.com")
+                .plan(Some("enterprise".into()))
+                .routed_to(Some("https://eu.chatgpt.com/backend-api/codex".into())),
+        );
+        let mut out = String::new();
+        live_lines(&mut out, &live, 0);
+        assert!(
+            out.contains(
+                "  me@example.com, plan enterprise, served at \
+                 https://eu.chatgpt.com/backend-api/codex (its workspace's origin):"
+            ),
+            "{out}"
         );
     }
 

@@ -91,6 +91,12 @@ async fn the_accounts_requests_go_to_the_origin_its_check_names() {
     }
     assert!(configured.received().is_empty());
     assert!(configured.models_asked().is_empty());
+    // The status says where the account is served.
+    let status = executor.status().await;
+    assert_eq!(
+        status.accounts[0].routed_to,
+        Some(workspace.codex_base_url())
+    );
 
     // One check for the account (kept for the next requests), as the official client sends it:
     // its headers, no originator, no version.
@@ -170,6 +176,7 @@ async fn a_failing_check_falls_back_to_the_configured_base_url() {
     assert_eq!(configured.accounts_checked().len(), 1);
     let sent = &configured.received()[0];
     assert_eq!(sent.header("x-openai-account-routing-override"), None);
+    assert_eq!(executor.status().await.accounts[0].routed_to, None);
 }
 
 #[tokio::test]

@@ -84,6 +84,11 @@ pub struct AccountStatus {
     /// When the rate-limit figures arrived (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub figures_at: Option<i64>,
+    /// Where its requests go when its workspace is served elsewhere than the provider's
+    /// `upstream` (the origin the backend's workspace routing names, e.g. a data-residency
+    /// workspace's); none: at `upstream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_to: Option<String>,
 }
 
 impl AccountStatus {
@@ -113,6 +118,13 @@ impl AccountStatus {
     #[must_use]
     pub fn resting_until(mut self, until: Option<i64>) -> Self {
         self.resting_until = until;
+        self
+    }
+
+    /// Served at `base_url` rather than the provider's upstream.
+    #[must_use]
+    pub fn routed_to(mut self, base_url: Option<String>) -> Self {
+        self.routed_to = base_url;
         self
     }
 

@@ -303,6 +303,13 @@ impl Routing {
         route
     }
 
+    /// The base URL `account`'s last check routed it to, when that is not the configured one.
+    pub(crate) fn routed_to(&self, account: &str) -> Option<String> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = known.get(account)?;
+        (known.route.base_url != self.base_url).then(|| known.route.base_url.clone())
+    }
+
     fn fresh(&self, account: &str, token: &[u8; 32]) -> Option<Route> {
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         let known = known.get(account)?;

@@ -1,5 +1,6 @@
 //! The Codex backend's live state for `GET /v1/status`: each signed-in account with its plan,
-//! token expiry, rest and the rate-limit figures of its last answer.
+//! token expiry, rest, where its workspace is served, and the rate-limit figures of its last
+//! answer.
 
 use byok_types::{AccountStatus, ProviderId, ProviderStatus, unix_now};
 
@@ -35,6 +36,7 @@ impl CodexBackend {
                     .plan(claims.chatgpt_plan_type.clone())
                     .token_expires_at(account.token.expires_at.or(claims.exp))
                     .resting_until(self.pool.resting_until(&account.name, now))
+                    .routed_to(self.routing.routed_to(&account.name))
                     .rate_limits(figures.as_ref()),
             )
         })
