@@ -73,7 +73,8 @@ pub(crate) fn render(page: &Page<'_>) -> String {
     html
 }
 
-/// One account: name, plan, token, rest, and a bar per rate-limit window.
+/// One account: name, plan, token, rest, where it is served when elsewhere, and a bar per
+/// rate-limit window.
 fn account_card(html: &mut String, account: &AccountStatus, now: i64) {
     let _ = write!(
         html,
@@ -101,6 +102,13 @@ fn account_card(html: &mut String, account: &AccountStatus, now: i64) {
             )
         };
         let _ = write!(html, "<p class=\"meta\">{token}</p>");
+    }
+    if let Some(routed_to) = &account.routed_to {
+        let _ = write!(
+            html,
+            "<p class=\"meta\">served at {} (its workspace's origin)</p>",
+            escape(routed_to)
+        );
     }
     if account.rate_limits.is_empty() {
         html.push_str(
@@ -208,6 +216,25 @@ mod tests {
         });
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    }
+
+    #[test]
+    fn an_account_served_elsewhere_says_where() {
+        let account = AccountStatus::new("me@example.com")
+            .routed_to(Some("https://eu.chatgpt.com/backend-api/codex".into()));
+        let status =
+            ProviderStatus::new(ProviderId::Codex, "https://chatgpt.com/backend-api/codex")
+                .with_account(account);
+        let html = render(&Page {
+            status: &status,
+            last_hour: Totals::default(),
+            started_at: 0,
+            now: 10,
+        });
+        assert!(
+            html.contains("served at https://eu.chatgpt.com/backend-api/codex (its workspace"),
+            "{html}"
+        );
     }
 
     #[test]
