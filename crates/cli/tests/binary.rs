@@ -4,9 +4,11 @@
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use byok_test_support::issuer::{EMAIL, Issuer};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -289,73 +291,35 @@ async fn a_typo_in_byok_toml_stops_with_the_file_named() {
     assert!(err.contains("byok.toml") && err.contains("prot"), "{err}");
 }
 
-/// A stand-in ChatGPT issuer for the device-code sign-in: the code is "entered" on the second
-/// poll; the exchange returns tokens for me@example.com.
-async fn stand_in_issuer() -> String {
-    use axum::routing::post;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let polls = Arc::new(AtomicUsize::new(0));
-    let app = axum::Router::new()
-        .route(
-            "/api/accounts/deviceauth/usercode",
-            post(|| async {
-                axum::Json(json!({"device_auth_id": "dev-1", "user_code": "WXYZ-1234", "interval": "0"}))
-            }),
-        )
-        .route(
-            "/api/accounts/deviceauth/token",
-            post(move || {
-                let polls = Arc::clone(&polls);
-                async move {
-                    if polls.fetch_add(1, Ordering::SeqCst) == 0 {
-                        (axum::http::StatusCode::FORBIDDEN, axum::Json(json!({})))
-                    } else {
-                        (
-                            axum::http::StatusCode::OK,
-                            axum::Json(json!({"authorization_code": "code-1", "code_verifier": "verifier-1"})),
-                        )
-                    }
-                }
-            }),
-        )
-        .route(
-            "/oauth/token",
-            post(|| async {
-                let jwt = fake_jwt("me@example.com", 3600);
-                axum::Json(json!({"access_token": jwt, "id_token": jwt, "refresh_token": "rt-1", "expires_in": 3600}))
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    url
-}
-
 #[tokio::test]
 async fn login_with_a_device_code_saves_the_account() {
     let dirs = tempfile::tempdir().unwrap();
-    let issuer = stand_in_issuer().await;
+    // byok-test-support's issuer: the code is "entered" on the second poll.
+    let issuer = Issuer::start().await;
+    issuer.state.pending_polls.store(1, Ordering::SeqCst);
     let (ok, out, err) = run(byok(&dirs)
         .args(["login", "--device"])
-        .env("BYOK_AUTH_ISSUER", &issuer))
+        .env("BYOK_AUTH_ISSUER", &issuer.url))
     .await;
     assert!(ok, "{err}");
     assert!(
-        err.contains("WXYZ-1234"),
+        err.contains("ABCD-1234"),
         "the code to type is shown: {err}"
     );
-    assert!(err.contains(&format!("{issuer}/codex/device")), "{err}");
     assert!(
-        out.contains("Signed in as me@example.com (plan plus)"),
+        err.contains(&format!("{}/codex/device", issuer.url)),
+        "{err}"
+    );
+    assert!(
+        out.contains(&format!("Signed in as {EMAIL} (plan plus)")),
         "{out}"
     );
+    assert_eq!(issuer.exchanges(), 1);
 
     let (ok, out, _) = run(byok(&dirs).arg("status")).await;
     assert!(ok);
-    assert!(out.contains("* me@example.com, plan plus"), "{out}");
-    assert!(!out.contains("rt-1"), "no token in the status: {out}");
+    assert!(out.contains(&format!("* {EMAIL}, plan plus")), "{out}");
+    assert!(!out.contains("rt-minted"), "no token in the status: {out}");
 }
 
 #[tokio::test]
