@@ -245,20 +245,9 @@ pub struct CompletionsArgs {
 /// `byok serve`.
 #[derive(Clone, Debug, Default, Args)]
 pub struct ServeArgs {
-    /// The address to listen on. Anything but loopback needs `--client-key`. [default: 127.0.0.1]
-    #[arg(long, env = "BYOK_HOST")]
-    pub host: Option<String>,
-    /// The port to listen on (0 picks a free one). [default: 8018]
-    #[arg(long, env = "BYOK_PORT")]
-    pub port: Option<u16>,
-    /// A key clients must send as `Authorization: Bearer KEY` (their SDK's api_key).
-    #[arg(
-        long,
-        env = "BYOK_CLIENT_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    pub client_key: Option<String>,
+    /// Where it listens and the key clients send.
+    #[command(flatten)]
+    pub listen: ListenArgs,
     /// The OpenAI API's address in API-key mode. [default: https://api.openai.com]
     #[arg(long, env = "BYOK_OPENAI_BASE_URL", value_name = "URL")]
     pub openai_base_url: Option<String>,
@@ -320,13 +309,33 @@ fn parse_alias(text: &str) -> Result<(String, String), String> {
 /// `byok status`: where the running server listens, as `byok serve` was told.
 #[derive(Clone, Debug, Default, Args)]
 pub struct StatusArgs {
-    /// The address `byok serve` listens on. [default: 127.0.0.1]
+    /// Where the running server listens and the key it wants, as `byok serve` was told.
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+impl From<&StatusArgs> for ServeArgs {
+    fn from(args: &StatusArgs) -> Self {
+        Self {
+            listen: args.listen.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Where `byok serve` listens and the key its clients send: `serve` is told them, `status`
+/// finds the running server with them.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ListenArgs {
+    /// The address `byok serve` listens on; anything but loopback needs `--client-key`.
+    /// [default: 127.0.0.1]
     #[arg(long, env = "BYOK_HOST")]
     pub host: Option<String>,
-    /// Its port. [default: 8018]
+    /// The port `byok serve` listens on (0 picks a free one). [default: 8018]
     #[arg(long, env = "BYOK_PORT")]
     pub port: Option<u16>,
-    /// The client key it wants, if it was started with one.
+    /// A key clients must send as `Authorization: Bearer KEY` (their SDK's api_key); `byok
+    /// status` sends it too.
     #[arg(
         long,
         env = "BYOK_CLIENT_KEY",
@@ -334,17 +343,6 @@ pub struct StatusArgs {
         value_name = "KEY"
     )]
     pub client_key: Option<String>,
-}
-
-impl From<&StatusArgs> for ServeArgs {
-    fn from(args: &StatusArgs) -> Self {
-        Self {
-            host: args.host.clone(),
-            port: args.port,
-            client_key: args.client_key.clone(),
-            ..Self::default()
-        }
-    }
 }
 
 /// `byok login`.

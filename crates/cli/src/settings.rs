@@ -16,7 +16,7 @@ use byok_types::{Metrics, Secret};
 use serde::Deserialize;
 
 use crate::CliError;
-use crate::args::{GlobalArgs, LogFormat, ReasoningDisplay, ServeArgs};
+use crate::args::{GlobalArgs, ListenArgs, LogFormat, ReasoningDisplay, ServeArgs};
 
 /// The optional settings file inside `BYOK_HOME`.
 pub const CONFIG_FILE: &str = "byok.toml";
@@ -128,6 +128,15 @@ impl Settings {
         }
     }
 
+    /// Where `byok serve` listens and the key its clients send: the flags' (`serve` and
+    /// `status` take the same ones), else the file's, else the defaults.
+    fn listen(&mut self, flags: &ListenArgs, file: &FileSettings) {
+        self.host = or_file(flags.host.as_ref(), file.host.as_ref()).unwrap_or(self.host.clone());
+        self.port = flags.port.or(file.port).unwrap_or(self.port);
+        self.client_key =
+            or_file(flags.client_key.as_ref(), file.client_key.as_ref()).map(Secret::from);
+    }
+
     /// Resolves the settings of a command: flags and environment variables (as clap read them
     /// into `global` and `serve`), then `$BYOK_HOME/byok.toml`, then defaults.
     pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, CliError> {
@@ -142,16 +151,13 @@ impl Settings {
         let file = FileSettings::load(&path, required)?;
         file.check(&path)?;
         let mut settings = Self::with_home(home);
+        settings.listen(&serve.listen, &file);
         settings.codex_home = global
             .codex_home
             .clone()
             .filter(|p| !p.as_os_str().is_empty())
             .or(file.codex_home)
             .unwrap_or(settings.codex_home);
-        settings.host = or_file(serve.host.as_ref(), file.host.as_ref()).unwrap_or(settings.host);
-        settings.port = serve.port.or(file.port).unwrap_or(settings.port);
-        settings.client_key =
-            or_file(serve.client_key.as_ref(), file.client_key.as_ref()).map(Secret::from);
         let entries = file.client_keys.unwrap_or_default();
         let first_key = entries.iter().find_map(|e| given(e.key.as_ref()));
         settings.status_key = settings
@@ -586,8 +592,11 @@ mod tests {
         assert_eq!(from_file.reasoning, ReasoningDisplay::Content);
 
         let flags = ServeArgs {
-            port: Some(9001),
-            client_key: Some("from-flag".into()),
+            listen: ListenArgs {
+                port: Some(9001),
+                client_key: Some("from-flag".into()),
+                ..ListenArgs::default()
+            },
             ..ServeArgs::default()
         };
         let from_flags = Settings::resolve(&global(dir.path()), &flags).unwrap();
@@ -894,8 +903,11 @@ mod tests {
             ..global(dir.path())
         };
         let serve = ServeArgs {
-            host: Some(String::new()),
-            client_key: Some(String::new()),
+            listen: ListenArgs {
+                host: Some(String::new()),
+                client_key: Some(String::new()),
+                port: None,
+            },
             codex_base_url: Some("  ".into()),
             allowed_hosts: vec![String::new()],
             ..ServeArgs::default()
