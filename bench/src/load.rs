@@ -25,16 +25,24 @@ struct Report {
     seconds: f64,
     requests_per_second: f64,
     ttfb_ms: Percentiles,
+    /// Time to the first content token: the first chunk holding `--token`'s text.
+    ttft_ms: Percentiles,
     ttlb_ms: Percentiles,
 }
 
 /// One request's timings.
 struct Sample {
     ttfb: Duration,
+    ttft: Duration,
     ttlb: Duration,
 }
 
-/// `load --url URL --body FILE --concurrency N --requests M --expect TEXT [--spread-ms S]`.
+/// `load --url URL --body FILE --concurrency N --requests M --expect TEXT [--token TEXT]
+/// [--spread-ms S]`.
+///
+/// An answer is good when its status is a success and its body holds `--expect`'s text. The
+/// time to first token is the time to the first body chunk that holds `--token`'s text (the
+/// first output delta in the answer's protocol); without `--token`, the first byte's.
 ///
 /// With `--spread-ms`, client `i` of `N` starts its measured requests `i * S / N` ms after the
 /// others are released, so that clients whose streams all last as long do not stay in step.
@@ -48,6 +56,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let concurrency: usize = parsed(args, "--concurrency", 1)?;
     let requests: usize = parsed(args, "--requests", 100)?;
     let expect = flag(args, "--expect").unwrap_or("").as_bytes().to_vec();
+    let token = flag(args, "--token").unwrap_or("").as_bytes().to_vec();
     let spread = Duration::from_millis(parsed(args, "--spread-ms", 0)?);
 
     let mut connector = HttpConnector::new();
@@ -56,7 +65,12 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         .pool_max_idle_per_host(usize::MAX)
         .build(connector);
     let next = Arc::new(AtomicUsize::new(0));
-    let target = Arc::new(Target { url, body, expect });
+    let target = Arc::new(Target {
+        url,
+        body,
+        expect,
+        token,
+    });
     // Every client first makes one unmeasured request, so that connection set-up and lazy
     // initialisation stay out of the figures; then all start together.
     let barrier = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
@@ -97,6 +111,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let mut first_bytes: Vec<Duration> = samples.iter().map(|s| s.ttfb).collect();
+    let mut first_tokens: Vec<Duration> = samples.iter().map(|s| s.ttft).collect();
     let mut last_bytes: Vec<Duration> = samples.iter().map(|s| s.ttlb).collect();
     #[allow(clippy::cast_precision_loss)]
     let report = Report {
@@ -106,6 +121,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         seconds,
         requests_per_second: samples.len() as f64 / seconds,
         ttfb_ms: Percentiles::of(&mut first_bytes),
+        ttft_ms: Percentiles::of(&mut first_tokens),
         ttlb_ms: Percentiles::of(&mut last_bytes),
     };
     println!(
@@ -120,10 +136,12 @@ struct Target {
     url: hyper::Uri,
     body: Bytes,
     expect: Vec<u8>,
+    token: Vec<u8>,
 }
 
 impl Target {
-    /// Sends one request and reads the whole answer, timing its first and last body byte.
+    /// Sends one request and reads the whole answer, timing its first body byte, its first
+    /// token and its last byte.
     async fn once(&self, client: &HttpClient) -> Result<Sample, String> {
         let request = hyper::Request::post(self.url.clone())
             .header("content-type", "application/json")
@@ -135,34 +153,69 @@ impl Target {
         let status = response.status();
         let mut body = response.into_body();
         let mut first_byte = None;
-        let mut seen = Vec::new();
-        let mut found = self.expect.is_empty();
+        let mut first_token = None;
+        let mut expect = Finder::new(&self.expect);
+        let mut token = Finder::new(&self.token);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| format!("body cut: {e}"))?;
             if let Some(data) = frame.data_ref() {
                 first_byte.get_or_insert_with(|| t0.elapsed());
-                if !found {
-                    // Keep only enough of the previous chunk to match across a boundary.
-                    let keep = seen.len().min(self.expect.len());
-                    seen.drain(..seen.len() - keep);
-                    seen.extend_from_slice(data);
-                    found = memchr::memmem::find(&seen, &self.expect).is_some();
+                if first_token.is_none() && token.feed(data) {
+                    first_token = Some(t0.elapsed());
                 }
+                expect.feed(data);
             }
         }
         let last_byte = t0.elapsed();
         if !status.is_success() {
             return Err(format!("HTTP {status}"));
         }
-        if !found {
+        if !expect.found {
             return Err(format!(
                 "answer lacks `{}`",
                 String::from_utf8_lossy(&self.expect)
             ));
         }
+        if first_token.is_none() && !self.token.is_empty() {
+            return Err(format!(
+                "answer lacks `{}`",
+                String::from_utf8_lossy(&self.token)
+            ));
+        }
+        let ttfb = first_byte.unwrap_or(last_byte);
         Ok(Sample {
-            ttfb: first_byte.unwrap_or(last_byte),
+            ttfb,
+            ttft: first_token.unwrap_or(ttfb),
             ttlb: last_byte,
         })
+    }
+}
+
+/// Looks for one text in a body read chunk by chunk, across chunk boundaries.
+struct Finder<'a> {
+    text: &'a [u8],
+    /// The end of what was read so far, enough to match across a boundary.
+    seen: Vec<u8>,
+    found: bool,
+}
+
+impl<'a> Finder<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            seen: Vec::new(),
+            found: text.is_empty(),
+        }
+    }
+
+    /// Reads the next chunk; whether the text has been found.
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        if !self.found {
+            let keep = self.seen.len().min(self.text.len());
+            self.seen.drain(..self.seen.len() - keep);
+            self.seen.extend_from_slice(chunk);
+            self.found = memchr::memmem::find(&self.seen, self.text).is_some();
+        }
+        self.found
     }
 }

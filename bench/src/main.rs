@@ -1,10 +1,11 @@
 //! The parts of byok's load benchmark that must run as separate release processes.
 //!
-//! * `byok-bench standin --fixture FILE.sse [--pace-ms N]`: byok-test-support's stand-in
-//!   upstream on 127.0.0.1, replaying a recorded stream for every `POST .../responses`; prints
-//!   its address.
+//! * `byok-bench standin --fixture FILE.sse [--pace-ms N] [--lifecycle paced|together]`:
+//!   byok-test-support's stand-in upstream on 127.0.0.1, replaying a recorded stream for every
+//!   `POST .../responses`; prints its address.
 //! * `byok-bench load --url URL --body FILE --concurrency N --requests M`: drives load and prints
-//!   one JSON object of figures (`--spread-ms S` staggers the clients' starts over S ms).
+//!   one JSON object of figures (`--spread-ms S` staggers the clients' starts over S ms;
+//!   `--token TEXT` times the first chunk holding TEXT, the first content token).
 //!
 //! `cargo xtask bench` starts both and `byok serve`, and prints the table.
 
@@ -20,9 +21,10 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("standin") => standin::run(&args[1..]).await,
         Some("load") => load::run(&args[1..]).await,
-        _ => Err("usage: byok-bench standin --fixture FILE [--pace-ms N] | \
+        _ => Err("usage: byok-bench standin --fixture FILE [--pace-ms N] \
+                  [--lifecycle paced|together] | \
                   load --url URL --body FILE --concurrency N --requests M [--expect TEXT] \
-                  [--spread-ms S]"
+                  [--token TEXT] [--spread-ms S]"
             .to_owned()),
     };
     match result {

@@ -1,4 +1,4 @@
-//! The benchmark's figures: one row per scenario, as a table and as JSON.
+//! The benchmark's figures: one row per scenario and API, as a table and as JSON.
 
 use std::fmt::Write as _;
 
@@ -6,20 +6,29 @@ use serde_json::{Value, json};
 
 use crate::procstat::ProcStat;
 
-/// One line of the table: a scenario measured with and without byok.
+/// One line of the table: a scenario measured straight at the stand-in and through byok.
 pub struct Row {
-    scenario: &'static str,
+    /// The scenario's `--only` name.
+    pub name: &'static str,
+    label: &'static str,
+    /// The API byok was asked on (`chat`, `responses`, `messages`).
+    pub api: &'static str,
     concurrency: usize,
     direct: Value,
     proxied: Value,
     cpu_seconds_per_1000: f64,
     peak_rss_mib: f64,
     pub errors: u64,
+    /// Why the scenario ran otherwise than asked (fewer streams than file descriptors allow).
+    pub note: Option<String>,
 }
 
 impl Row {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        scenario: &'static str,
+        name: &'static str,
+        label: &'static str,
+        api: &'static str,
         concurrency: usize,
         direct: &Value,
         proxied: &Value,
@@ -28,7 +37,9 @@ impl Row {
     ) -> Self {
         let requests = proxied["requests"].as_f64().unwrap_or(0.0).max(1.0);
         Self {
-            scenario,
+            name,
+            label,
+            api,
             concurrency,
             direct: direct.clone(),
             proxied: proxied.clone(),
@@ -36,23 +47,30 @@ impl Row {
             peak_rss_mib: after.peak_rss_mib,
             errors: direct["errors"].as_u64().unwrap_or(0)
                 + proxied["errors"].as_u64().unwrap_or(0),
+            note: None,
         }
     }
 
     pub fn to_json(&self) -> Value {
+        let added = |metric: &str| json!({ "p50": self.added(metric, "p50"), "p99": self.added(metric, "p99") });
         json!({
-            "scenario": self.scenario,
+            "name": self.name,
+            "scenario": self.label,
+            "api": self.api,
             "concurrency": self.concurrency,
             "direct": self.direct,
             "byok": self.proxied,
-            "added_ttfb_ms": { "p50": self.added("ttfb_ms", "p50"), "p99": self.added("ttfb_ms", "p99") },
-            "added_ttlb_ms": { "p50": self.added("ttlb_ms", "p50"), "p99": self.added("ttlb_ms", "p99") },
+            "added_ttfb_ms": added("ttfb_ms"),
+            "added_ttft_ms": added("ttft_ms"),
+            "added_ttlb_ms": added("ttlb_ms"),
             "byok_cpu_seconds_per_1000_requests": self.cpu_seconds_per_1000,
             "byok_peak_rss_mib": self.peak_rss_mib,
+            "note": self.note,
         })
     }
 
-    fn added(&self, metric: &str, p: &str) -> f64 {
+    /// byok's figure minus the direct one, in ms.
+    pub fn added(&self, metric: &str, p: &str) -> f64 {
         self.proxied[metric][p].as_f64().unwrap_or(0.0)
             - self.direct[metric][p].as_f64().unwrap_or(0.0)
     }
@@ -62,19 +80,43 @@ pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:>5} {:>6} {:>9} {:>9} | {:>17} {:>17} {:>15} | {:>19} {:>19} | {:>8} {:>8}",
+        "{:<16} {:<9} {:>5} {:>6} {:>6} {:>6} | {:>13} {:>13} {:>13} | {:>13} {:>13} {:>13} | {:>15} {:>15} | {:>8} {:>7}",
         "scenario",
+        "api",
         "conc",
         "errors",
-        "rps byok",
-        "rps dir",
-        "ttfb byok p50/p99",
-        "ttfb dir p50/p99",
-        "added p50/p99",
-        "ttlb byok p50/p99",
-        "ttlb dir p50/p99",
+        "rps",
+        "rps",
+        "ttfb byok",
+        "ttfb dir",
+        "ttfb added",
+        "ttft byok",
+        "ttft dir",
+        "ttft added",
+        "ttlb byok",
+        "ttlb dir",
         "cpu s/1k",
         "rss MiB"
+    );
+    let _ = writeln!(
+        out,
+        "{:<16} {:<9} {:>5} {:>6} {:>6} {:>6} | {:>13} {:>13} {:>13} | {:>13} {:>13} {:>13} | {:>15} {:>15} | {:>8} {:>7}",
+        "",
+        "",
+        "",
+        "",
+        "byok",
+        "dir",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "p50/p99",
+        "",
+        ""
     );
     for r in rows {
         let pair = |v: &Value, m: &str| {
@@ -84,21 +126,22 @@ pub fn table(rows: &[Row]) -> String {
                 v[m]["p99"].as_f64().unwrap_or(0.0)
             )
         };
+        let added = |m: &str| format!("{:.2}/{:.2}", r.added(m, "p50"), r.added(m, "p99"));
         let _ = writeln!(
             out,
-            "{:<14} {:>5} {:>6} {:>9.0} {:>9.0} | {:>17} {:>17} {:>15} | {:>19} {:>19} | {:>8.3} {:>8.1}",
-            r.scenario,
+            "{:<16} {:<9} {:>5} {:>6} {:>6.0} {:>6.0} | {:>13} {:>13} {:>13} | {:>13} {:>13} {:>13} | {:>15} {:>15} | {:>8.3} {:>7.1}",
+            r.label,
+            r.api,
             r.concurrency,
             r.errors,
             r.proxied["requests_per_second"].as_f64().unwrap_or(0.0),
             r.direct["requests_per_second"].as_f64().unwrap_or(0.0),
             pair(&r.proxied, "ttfb_ms"),
             pair(&r.direct, "ttfb_ms"),
-            format!(
-                "{:.2}/{:.2}",
-                r.added("ttfb_ms", "p50"),
-                r.added("ttfb_ms", "p99")
-            ),
+            added("ttfb_ms"),
+            pair(&r.proxied, "ttft_ms"),
+            pair(&r.direct, "ttft_ms"),
+            added("ttft_ms"),
             pair(&r.proxied, "ttlb_ms"),
             pair(&r.direct, "ttlb_ms"),
             r.cpu_seconds_per_1000,
@@ -106,7 +149,12 @@ pub fn table(rows: &[Row]) -> String {
         );
     }
     out.push_str(
-        "times in ms; added = byok minus direct; cpu s/1k = byok CPU seconds per 1,000 requests\n",
+        "times in ms; ttfb/ttft/ttlb = time to the first byte / first content token / last byte; \
+         added = byok minus direct;\ncpu s/1k = byok CPU seconds per 1,000 requests; rss = byok's \
+         peak resident memory\n",
     );
+    for note in rows.iter().filter_map(|r| r.note.as_deref()) {
+        let _ = writeln!(out, "note: {note}");
+    }
     out
 }

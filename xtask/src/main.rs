@@ -58,9 +58,11 @@ fn print_help() {
          copies of them from earlier runs first)\n  \
          downstream  build a crate outside the workspace on byok-translate alone and check\n              \
          that its dependency tree holds no tokio, reqwest, hyper or axum\n  \
-         bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 1000 streams;\n              \
-         prints a table and writes target/bench/proxy.json;\n              \
-         `--only stream-200,burst-200` runs some scenarios only;\n              \
-         `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms)"
+         bench       proxy load benchmark: byok vs. a stand-in upstream, 1 to 10,000 streams,\n              \
+         Chat, Responses and Anthropic Messages; prints a table and writes\n              \
+         target/bench/proxy.json; `--only NAMES` runs some scenarios only, of\n              \
+         {};\n              \
+         `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms)",
+        bench::scenario_names()
     );
 }
