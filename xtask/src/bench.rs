@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::bench_check;
 use crate::bench_report::{Row, table};
 use crate::procstat::ProcStat;
 use crate::shell::{self, cargo, workspace_root};
@@ -269,6 +270,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     eprintln!("written to {}", path.display());
+    if options.check {
+        let limits = bench_check::Limits::read(&workspace_root().join(bench_check::LIMITS))?;
+        if let Some(bad) = limits
+            .scenarios()
+            .find(|name| !SCENARIOS.iter().any(|s| s.name == *name))
+        {
+            return Err(format!(
+                "{}: no scenario `{bad}`; the scenarios are {}",
+                bench_check::LIMITS,
+                scenario_names()
+            ));
+        }
+        eprintln!("{}", bench_check::verdict(&limits, &rows)?);
+        return Ok(());
+    }
     let errors: u64 = rows.iter().map(|r| r.errors).sum();
     if errors > 0 {
         return Err(format!("{errors} requests failed; see the table"));
@@ -446,16 +462,19 @@ fn hard_file_limit() -> Result<u64, String> {
     }
 }
 
-/// The command line: which scenarios to run (`--only`; all when empty), and `--spread-ms`.
+/// The command line: which scenarios to run (`--only`; all when empty), `--spread-ms`, and
+/// `--check` (hold the figures to `bench/limits.toml`).
 struct Options {
     only: Vec<String>,
     spread_ms: u64,
+    check: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut names = Vec::new();
         let mut spread_ms = SPREAD_MS;
+        let mut check = false;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -469,6 +488,7 @@ impl Options {
                         .parse()
                         .map_err(|_| format!("--spread-ms: `{ms}` is no number of ms"))?;
                 }
+                "--check" => check = true,
                 other => return Err(format!("bench: unknown argument `{other}`")),
             }
         }
@@ -484,6 +504,7 @@ impl Options {
         Ok(Self {
             only: names,
             spread_ms,
+            check,
         })
     }
 

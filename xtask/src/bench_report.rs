@@ -69,6 +69,33 @@ impl Row {
         })
     }
 
+    /// Requests per second through byok.
+    pub fn rps(&self) -> f64 {
+        self.proxied["requests_per_second"].as_f64().unwrap_or(0.0)
+    }
+
+    /// Requests per second through byok over those straight at the stand-in.
+    pub fn rps_ratio(&self) -> f64 {
+        let direct = self.direct["requests_per_second"].as_f64().unwrap_or(0.0);
+        self.rps() / direct.max(f64::MIN_POSITIVE)
+    }
+
+    /// byok's figure over the direct one (`metric` at percentile `p`).
+    pub fn ratio(&self, metric: &str, p: &str) -> f64 {
+        let direct = self.direct[metric][p].as_f64().unwrap_or(0.0);
+        self.proxied[metric][p].as_f64().unwrap_or(0.0) / direct.max(f64::MIN_POSITIVE)
+    }
+
+    /// byok's CPU seconds per 1,000 requests (its CPU ms per request).
+    pub fn cpu_seconds_per_1000(&self) -> f64 {
+        self.cpu_seconds_per_1000
+    }
+
+    /// byok's peak resident memory, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.peak_rss_mib
+    }
+
     /// byok's figure minus the direct one, in ms.
     pub fn added(&self, metric: &str, p: &str) -> f64 {
         self.proxied[metric][p].as_f64().unwrap_or(0.0)

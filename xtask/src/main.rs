@@ -9,6 +9,7 @@
 
 mod bench;
 mod bench_auth;
+mod bench_check;
 mod bench_report;
 mod ci;
 mod downstream;
@@ -62,7 +63,9 @@ fn print_help() {
          Chat, Responses and Anthropic Messages; prints a table and writes\n              \
          target/bench/proxy.json; `--only NAMES` runs some scenarios only, of\n              \
          {};\n              \
-         `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms)",
+         `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms);\n              \
+         `--check` fails when byok's figures against the stand-in's in the same run break\n              \
+         a limit of bench/limits.toml",
         bench::scenario_names()
     );
 }
