@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use byok_translate::{ModelEntry, bundled_models, codex_catalog, model_ids};
 use serde::{Deserialize, Serialize};
@@ -94,10 +94,11 @@ impl ModelCatalog {
     /// The catalog requests are resolved against: what the signed-in accounts' live catalogs
     /// hold, or the bundled list while none is known.
     pub fn get(&self) -> Arc<[ModelEntry]> {
-        self.read()
-            .merged
-            .clone()
-            .unwrap_or_else(|| bundled_models().into())
+        self.read().merged.clone().unwrap_or_else(|| {
+            // Built once: a copy per call cost ~22k instructions of every request (callgrind).
+            static BUNDLED: LazyLock<Arc<[ModelEntry]>> = LazyLock::new(|| bundled_models().into());
+            Arc::clone(&BUNDLED)
+        })
     }
 
     /// Whether some account's live catalog is known (then a model none of them holds is
