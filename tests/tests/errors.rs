@@ -432,3 +432,45 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     assert!(!message.contains("codex-cli"), "{message}");
     byok.stop().await.unwrap();
 }
+
+/// A `codex_client_version` older than a model's `minimal_client_version`: the backend refuses
+/// the model (400 "requires a newer version of Codex", as the stand-in answers it), and the
+/// client is told which setting to change, in OpenAI's shape, from both fronts (before: the
+/// backend's bare `{"detail": ...}`, which tells a user of byok to upgrade a Codex they do not
+/// run). The same request with the default version is served.
+#[tokio::test]
+async fn a_client_version_too_old_for_the_model_says_which_setting_to_change() {
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let home = Byok::home_signed_in(3600).await;
+    let mut settings = Byok::settings(&home, &standin);
+    settings.codex_client_version = "0.130.0".into();
+    let byok = Byok::start(home, settings).await;
+    let chat = json!({"model": "gpt-5.6-sol", "messages": [{"role": "user", "content": "hi"}]});
+    let responses = json!({"model": "gpt-5.6-sol", "input": "hi"});
+    for (path, body) in [("/v1/chat/completions", chat), ("/v1/responses", responses)] {
+        let response = byok.post(path, &body).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let error = error_of(response).await;
+        let message = error["message"].as_str().unwrap();
+        for named in [
+            "`gpt-5.6-sol`",
+            "Codex CLI 0.130.0",
+            "`codex_client_version`",
+            "BYOK_CODEX_CLIENT_VERSION",
+        ] {
+            assert!(message.contains(named), "{named} not in {message}");
+        }
+        assert_eq!(error["param"], "model");
+        assert_eq!(error["code"], "client_version_too_old");
+        assert_eq!(error["type"], "invalid_request_error");
+    }
+    let sent = standin.received();
+    assert_eq!(sent.len(), 2, "one try each: another try cannot help");
+    assert_eq!(sent[0].header("version"), Some("0.130.0"));
+    byok.stop().await.unwrap();
+
+    let byok = Byok::signed_in(&standin).await;
+    let body = json!({"model": "gpt-5.6-sol", "messages": [{"role": "user", "content": "hi"}]});
+    assert_eq!(byok.post("/v1/chat/completions", &body).await.status(), 200);
+    byok.stop().await.unwrap();
+}

@@ -76,10 +76,10 @@ impl RefreshReason {
     }
 }
 
-/// Refreshes `token` as the official client does (`../shared/fixtures/codex-cli/chatgpt-mode/
-/// official-refresh`): a JSON POST `{client_id, grant_type, refresh_reason, refresh_token}`
-/// with its `originator`, `User-Agent` and `accept: */*`. Returns the token with every field
-/// the issuer sent replaced.
+/// Refreshes `token` as the official client does (`tests/data/codex-cli/chatgpt-mode/
+/// official-refresh-01.json` and `official-401-06.json`): a JSON POST
+/// `{client_id, grant_type, refresh_reason, refresh_token}` with its `originator`, `User-Agent`
+/// and `accept: */*`. Returns the token with every field the issuer sent replaced.
 pub(crate) async fn refresh(
     config: &AuthConfig,
     account: &str,

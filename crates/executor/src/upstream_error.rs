@@ -126,6 +126,19 @@ pub(crate) fn says_model_unsupported(status: u16, body: &str) -> bool {
         || (body.contains("model") && body.contains("does not exist"))
 }
 
+/// Whether an error body says the client is too old for the requested model: the Codex
+/// backend gates models on the client's version (each catalog entry's
+/// `minimal_client_version`) and answers 400 `{"detail":"The 'gpt-5.6-sol' model requires a
+/// newer version of Codex. Please upgrade to the latest app or CLI and try again."}`, as users
+/// of old official clients and of other gateways reported it (openai/codex#31826,
+/// kittors/CliRelay#884); `crates/test-support/src/client_version.rs` answers the same.
+pub(crate) fn says_client_too_old(status: u16, body: &str) -> bool {
+    (400..=499).contains(&status)
+        && body
+            .to_ascii_lowercase()
+            .contains("requires a newer version of codex")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +265,17 @@ mod tests {
             r#"{"detail":"Unsupported value: 'minimal' is not supported with this model."}"#
         ));
         assert!(!says_model_unsupported(500, "model not supported"));
+    }
+
+    #[test]
+    fn recognises_a_client_too_old_for_the_model() {
+        let body = r#"{"detail":"The 'gpt-5.6-sol' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try again."}"#;
+        assert!(says_client_too_old(400, body));
+        assert!(!says_model_unsupported(400, body));
+        assert!(!says_client_too_old(503, body));
+        assert!(!says_client_too_old(
+            400,
+            r#"{"detail":"Unsupported parameter: temperature"}"#
+        ));
     }
 }

@@ -274,8 +274,9 @@ async fn token(
     }
 }
 
-/// What in a refresh differs from the official Codex CLI's (fixtures `official-refresh`,
-/// `official-401`): its originator and user agent, a JSON body with a `refresh_reason`.
+/// What in a refresh differs from the official Codex CLI's
+/// (`tests/data/codex-cli/chatgpt-mode/official-refresh-01.json`, `official-401-06.json`): its
+/// originator and user agent, a JSON body with a `refresh_reason`.
 fn unlike_the_official_client(
     headers: &HeaderMap,
     fields: &HashMap<String, String>,

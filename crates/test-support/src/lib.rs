@@ -10,12 +10,17 @@
 //!   demand. The executor's tests, the end-to-end tests and the benchmark all use it.
 //!   [`scripted`]: the streams it builds rather than replays (in-band compaction, agent loops).
 //!
+//! * [`client_version`]: the Codex backend's client version gate (the `version` header and
+//!   the `User-Agent` at least each model's `minimal_client_version`), for every stand-in
+//!   Codex backend.
+//!
 //! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
 //!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
 
 #![allow(clippy::missing_panics_doc)]
 
+pub mod client_version;
 pub mod issuer;
 pub mod scripted;
 pub mod upstream;

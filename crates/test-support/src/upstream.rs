@@ -5,7 +5,8 @@
 //!
 //! It replays recorded streams with their recorded headers (`NAME.sse`, `NAME.meta.json` in
 //! the recordings folder it is given), whole, in chunks or event by event, paced or not; it
-//! refuses what the Codex backend refuses (stored state, models its catalog does not hold);
+//! refuses what the Codex backend refuses (clients older than the model's
+//! `minimal_client_version`, stored state, models its catalog does not hold);
 //! and it misbehaves on demand (error statuses with headers, failures inside 200 streams,
 //! streams cut, stalled, or held open after `response.completed`). It keeps every request it
 //! received, unless told not to (the benchmark, which must measure byok and not the stand-in).
@@ -27,7 +28,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::Received;
+use crate::{Received, client_version};
 
 /// Where the Codex backend is on the real host (`chatgpt.com`): byok's `codex_base_url` is
 /// `{url}{CODEX_PATH}`.
@@ -565,7 +566,13 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
     let (Parts { uri, headers, .. }, body) = request.into_parts();
     let body = read_json(body).await;
     let model = body["model"].as_str().unwrap_or_default().to_owned();
-    let refusal = refuse_stored_state(&body).or_else(|| refuse_misplaced_trigger(&headers, &body));
+    let catalog = lock(&shared.catalog).clone();
+    // Who asks before what is asked: a client too old for the model (or that does not say
+    // which it is) is refused first ([`crate::client_version`]).
+    let minimal = client_version::minimal_client_version(catalog.as_ref().map(|c| &c.0), &model);
+    let refusal = client_version::refuse_old_client(&headers, &model, minimal.as_deref())
+        .or_else(|| refuse_stored_state(&body))
+        .or_else(|| refuse_misplaced_trigger(&headers, &body));
     shared.keep(Received {
         path: uri.path().to_owned(),
         headers,
@@ -574,7 +581,6 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
     if let Some(refusal) = refusal {
         return refusal;
     }
-    let catalog = lock(&shared.catalog).clone();
     let Some((catalog, etag)) = catalog else {
         return codex_answer(&shared, &body, uri.path()).await;
     };

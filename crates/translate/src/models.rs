@@ -93,8 +93,8 @@ impl ModelEntry {
 }
 
 /// The models the ChatGPT Codex backend serves ChatGPT accounts as of 2026-12 (Codex CLI
-/// 0.169.0, the version the recordings in `../shared/fixtures/codex-cli/chatgpt-mode/` were
-/// made with), for when its live catalog cannot be asked. Never empty.
+/// 0.169.0, the version the recordings in `tests/data/codex-cli/chatgpt-mode/` were made
+/// with), for when its live catalog cannot be asked. Never empty.
 ///
 /// gpt-5.2 and gpt-5.3-codex were retired for ChatGPT accounts in 2026-06 and gpt-5.4 in
 /// 2026-08, so they are not here. `o4-mini` stays because byok's contract promises it in the

@@ -1,7 +1,7 @@
 //! The live model catalog of each signed-in account: `GET {codex_base}/models?client_version=V`,
-//! asked as the official Codex CLI asks it (`official-http/01-GET-models.json` in the
-//! recordings: `version`, `authorization`, `chatgpt-account-id`, `originator`, `user-agent`,
-//! `accept: */*`).
+//! asked as the official Codex CLI asks it
+//! (`tests/data/codex-cli/chatgpt-mode/official-http-01.json`: `version`, `authorization`,
+//! `chatgpt-account-id`, `originator`, `user-agent`, `accept: */*`).
 //!
 //! When it is asked, per account:
 //! * at start (`byok serve`, `byok models`), unless the copy kept in `models_cache.json` is

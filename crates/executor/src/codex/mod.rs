@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::models::{AccountModels, ModelCatalog};
 use crate::upstream::{Sender, Upstream};
-use crate::upstream_error::says_model_unsupported;
+use crate::upstream_error::{says_client_too_old, says_model_unsupported};
 use crate::wait::{all_resting, rest_until};
 use catalog::{Catalogs, MODELS_ETAG, Reach};
 pub(crate) use hold::Started;
@@ -377,9 +377,15 @@ pub(crate) fn user_agent(identity: &CodexIdentity) -> Result<HeaderValue> {
 
 impl CodexBackend {
     /// A backend refusal of the model itself becomes a 404 naming the models served now:
-    /// the account's catalog is asked for again first (the refusal says it changed).
+    /// the account's catalog is asked for again first (the refusal says it changed). A model
+    /// refused because byok's client version is too old for it becomes a 400 that names the
+    /// setting to change: only the user can (upgrading is what the backend advises, and byok's
+    /// version is a setting so that users can follow the backend without a new release).
     async fn model_error(&self, err: ByokError, account: &str, model: &str) -> ByokError {
         match &err {
+            ByokError::Upstream { status, body, .. } if says_client_too_old(*status, body) => {
+                self.client_too_old(model)
+            }
             ByokError::Upstream { status, body, .. } if says_model_unsupported(*status, body) => {
                 if let Some(catalogs) = &self.catalogs {
                     catalogs.after_refusal(account).await;
@@ -388,5 +394,23 @@ impl CodexBackend {
             }
             _ => err,
         }
+    }
+
+    /// The 400 for a model the backend serves only to newer Codex clients than byok says it
+    /// is: what to set, where, and to what.
+    fn client_too_old(&self, model: &str) -> ByokError {
+        ByokError::invalid_param(
+            "model",
+            "client_version_too_old",
+            format!(
+                "the ChatGPT Codex backend serves `{model}` only to newer Codex clients than \
+                 byok presents itself as (Codex CLI {}): set `codex_client_version` in \
+                 byok.toml (or BYOK_CODEX_CLIENT_VERSION, or --codex-client-version) to the \
+                 current Codex CLI's version (`codex --version`; byok's default is {}), then \
+                 restart byok",
+                self.identity.version(),
+                byok_auth::identity::DEFAULT_CLIENT_VERSION,
+            ),
+        )
     }
 }

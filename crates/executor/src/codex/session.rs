@@ -1,11 +1,11 @@
 //! Sessions, the prompt cache and account affinity, as the official Codex CLI has them.
 //!
 //! The Codex backend keys its prompt cache on the session: the official client (Codex CLI
-//! 0.169, `../shared/fixtures/codex-cli/chatgpt-mode/official-http`) sends `session-id`,
-//! `thread-id` and `x-client-request-id` (one `UUIDv7` for the whole session), the same id as
-//! the body's `prompt_cache_key`, `x-codex-window-id: <session>:0`, and within one turn (a
-//! user input and its tool follow-ups) echoes the `x-codex-turn-state` the backend answered
-//! with. A fresh id per request, as byok sent before, misses the cache every time (about 20x
+//! 0.169, `tests/data/codex-cli/chatgpt-mode/official-http-05.json` and `-06.json`) sends
+//! `session-id`, `thread-id` and `x-client-request-id` (one `UUIDv7` for the whole session),
+//! the same id as the body's `prompt_cache_key`, `x-codex-window-id: <session>:0`, and within
+//! one turn (a user input and its tool follow-ups) echoes the `x-codex-turn-state` the backend
+//! answered with. A fresh id per request, as byok sent before, misses the cache every time (about 20x
 //! the quota).
 //!
 //! The rule, for every request byok sends to the backend:
