@@ -496,13 +496,21 @@ pub(crate) fn translate_error(err: &byok_translate::TranslateError) -> ByokError
     }
 }
 
-/// One line per request: what, how long, how it ended. Never a body or a secret.
+/// How a request ended, at debug: what, how long, the error. Never a body or a secret.
+///
+/// Debug, not info: the server's access log already writes one line per request with its
+/// status and error (`crates/server/src/access_log.rs`), and many errors are refusals before
+/// anything went upstream (bad input, an unknown model, no account), which a line saying
+/// "upstream request failed" would misreport. What happens upstream on the way (a refresh,
+/// an account resting) is logged where it happens.
 fn log_outcome<T>(kind: &str, model: &str, started: std::time::Instant, result: &Result<T>) {
     let elapsed_ms = started.elapsed().as_millis();
     match result {
-        Ok(_) => tracing::debug!(kind, model, elapsed_ms, "upstream answered"),
+        Ok(_) => tracing::debug!(kind, model, elapsed_ms, "answered"),
         Err(err) => {
-            tracing::info!(kind, model, elapsed_ms, status = err.status(), error = %err, "upstream request failed");
+            // Quoted and escaped (`?`): an error's message may quote what the client sent.
+            let error = err.to_string();
+            tracing::debug!(kind, model, elapsed_ms, status = err.status(), error = ?error, "answered with an error");
         }
     }
 }

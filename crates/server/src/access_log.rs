@@ -1,4 +1,5 @@
-//! One log line per request: method, path, model, status, duration, tokens.
+//! One log line per request: method, path, model, status, duration, tokens, and the error it
+//! was answered with, if any.
 //!
 //! The line is written when the last holder of the request's [`RequestLog`] lets go of it: right
 //! after the handler for a plain answer, at the end of the body for a stream. So a stream's line
@@ -18,6 +19,7 @@ use byok_types::{
 use serde_json::Value;
 
 use crate::AppState;
+use crate::error::AnsweredError;
 use crate::recent::{Recent, Totals};
 
 /// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses object
@@ -68,6 +70,8 @@ struct Record {
     client_key: Option<String>,
     /// Where a key's tokens are counted against its daily budget.
     key_usage: Arc<dyn KeyUsageStore>,
+    /// Why the request was answered with an error, when it was (the error's `Display`).
+    error: Option<String>,
     /// Where the request's figures are counted.
     metrics: Metrics,
     /// The last hour's figures, for the status page.
@@ -239,6 +243,8 @@ impl Drop for Record {
             cached_tokens = self.usage.map(|u| u.cached),
             reasoning_tokens = self.usage.map(|u| u.reasoning),
             request_id = %Escaped(&self.request_id),
+            // An error's message may quote what the client sent (a model name).
+            error = self.error.as_deref().map(|e| tracing::field::display(Escaped(e))),
             "{outcome}"
         );
     }
@@ -292,6 +298,7 @@ pub(crate) async fn access_log(
         served_by: served_by.clone(),
         client_key: None,
         key_usage: Arc::clone(&state.config.key_usage),
+        error: None,
         metrics: state.config.metrics.clone(),
         recent: state.recent.clone(),
     })));
@@ -300,6 +307,10 @@ pub(crate) async fn access_log(
     let response = next.run(request).await;
     log.edit(|r| {
         r.status = Some(response.status().as_u16());
+        r.error = response
+            .extensions()
+            .get::<AnsweredError>()
+            .map(|e| e.0.clone());
         // A plain answer's head and body leave now; a stream's first chunk is timed by the relay.
         if r.stream.is_none() {
             r.first_byte.get_or_insert_with(Instant::now);

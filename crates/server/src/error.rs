@@ -60,11 +60,21 @@ impl IntoResponse for AnthropicError {
     }
 }
 
+/// What an error answer was about, for the request's access-log line (`access_log.rs`): the
+/// error's `Display`, which never holds an upstream body or a secret. So a request refused
+/// before anything went upstream (bad input, an unknown model, no account) is one line that
+/// says why, not that line and another.
+#[derive(Clone, Debug)]
+pub(crate) struct AnsweredError(pub(crate) String);
+
 /// `err`'s status, `body`, and `Retry-After` when the error knows how long to wait (the
 /// rounding is byok-types': see `ByokError::retry_after_secs`).
 fn answer(err: &ByokError, body: serde_json::Value) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(body)).into_response();
+    response
+        .extensions_mut()
+        .insert(AnsweredError(err.to_string()));
     if let Some(secs) = err.retry_after_secs() {
         response
             .headers_mut()

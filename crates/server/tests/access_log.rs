@@ -4,37 +4,16 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use byok_server::ServerConfig;
+use byok_test_support::logs::Captured;
 use byok_types::{ByteStream, Secret, StreamEnd, StreamProtocol, TokenUsage};
 use bytes::Bytes;
 use common::{Server, chat_body, stream_of};
 use serde_json::json;
 
-/// A log sink the test can read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_one_line_per_request_without_bodies_or_keys() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = Captured::install("info");
 
     let server = Server::start(
         ServerConfig::builder()
@@ -93,7 +72,7 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
     assert_eq!(forged.status(), 200);
     server.stop().await.unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.since(0);
     let lines: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("byok::access"))
@@ -123,5 +102,8 @@ async fn logs_one_line_per_request_without_bodies_or_keys() {
         assert!(lines[0].contains(field), "{field} not in {}", lines[0]);
     }
     assert!(lines[1].contains("status=404") && lines[1].contains("path=/nowhere"));
+    // An error answer says why, in its line.
+    assert!(lines[1].contains("error="), "{}", lines[1]);
+    assert!(!lines[0].contains("error="), "{}", lines[0]);
     assert!(!logs.contains("SECRET"), "{logs}");
 }

@@ -14,6 +14,8 @@
 //!   the `User-Agent` at least each model's `minimal_client_version`), for every stand-in
 //!   Codex backend.
 //!
+//! * [`logs`]: what the test process logs, captured for the test to read.
+//!
 //! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
 //!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
@@ -22,6 +24,7 @@
 
 pub mod client_version;
 pub mod issuer;
+pub mod logs;
 pub mod scripted;
 pub mod upstream;
 
