@@ -414,7 +414,7 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     byok.stop().await.unwrap();
 
     // A refresh the issuer refuses names the Codex CLI's sign-in by its email too (before:
-    // "the ChatGPT sign-in of `codex-cli` has ended").
+    // "the ChatGPT sign-in of `codex-cli` has ended"), and the command that signs it in again.
     let standin = StandIn::start(Reply::Replay("text")).await;
     let home = tempfile::tempdir().unwrap();
     let expired = harness::fake_jwt("acc-e2e@example.com", harness::ACCOUNT_ID, -60);
@@ -430,6 +430,12 @@ async fn a_401_after_a_successful_refresh_says_to_sign_in_again() {
     let message = unauthorized(&byok).await;
     assert!(message.contains("`acc-e2e@example.com`"), "{message}");
     assert!(!message.contains("codex-cli"), "{message}");
+    // And says that the Codex CLI signs it in again (before: `byok login`).
+    assert!(
+        message.contains("sign in again with `codex login`"),
+        "{message}"
+    );
+    assert!(!message.contains("byok login"), "{message}");
     byok.stop().await.unwrap();
 }
 

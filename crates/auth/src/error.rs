@@ -55,13 +55,16 @@ pub enum AuthError {
     },
     /// The issuer refused the refresh token: only a new sign-in helps.
     #[error(
-        "the ChatGPT sign-in of `{account}` has ended ({reason}): sign in again with `byok login`"
+        "the ChatGPT sign-in of `{account}` has ended ({reason}): sign in again with `{command}`"
     )]
     SignInAgain {
-        /// The account whose refresh failed.
+        /// The account whose refresh failed, as `byok serve` announced it.
         account: String,
         /// Why the issuer refused.
         reason: RefreshRejection,
+        /// What signs it in again: `byok login` for byok's own sign-in, `codex login` for the
+        /// Codex CLI's used in place ([`crate::TokenStore::sign_in_command`]).
+        command: &'static str,
     },
     /// The backend refused the account's token although it was just refreshed: the sign-in
     /// itself no longer works (revoked, signed out elsewhere, the plan ended).
@@ -196,6 +199,7 @@ mod tests {
         let err = AuthError::SignInAgain {
             account: "me@example.com".into(),
             reason: RefreshRejection::Reused,
+            command: "byok login",
         };
         let byok: ByokError = err.into();
         assert_eq!(byok.status(), 401);

@@ -216,9 +216,12 @@ impl AuthManager {
         reason: RefreshReason,
     ) -> Result<OAuthToken, AuthError> {
         tracing::info!(account = %account.name, reason = reason.as_str(), "refreshing the ChatGPT token");
-        // Messages name the account as `byok serve` announced it (the Codex CLI's by its email).
+        // Messages name the account as `byok serve` announced it (the Codex CLI's by its email)
+        // and the command that signs it in again.
         let label = self.store.label(&account);
-        let refreshed = token_endpoint::refresh(&self.config, &label, &account.token, reason).await;
+        let command = self.store.sign_in_command();
+        let refreshed =
+            token_endpoint::refresh(&self.config, &label, command, &account.token, reason).await;
         if let Some(metrics) = &self.metrics {
             let outcome = if refreshed.is_ok() { "ok" } else { "failed" };
             metrics

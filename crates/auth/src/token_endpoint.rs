@@ -80,9 +80,14 @@ impl RefreshReason {
 /// official-refresh-01.json` and `official-401-06.json`): a JSON POST
 /// `{client_id, grant_type, refresh_reason, refresh_token}` with its `originator`, `User-Agent`
 /// and `accept: */*`. Returns the token with every field the issuer sent replaced.
+///
+/// A refused refresh is [`AuthError::SignInAgain`] naming `account` and `sign_in_command`, the
+/// command that signs this account in again (its store knows which: `byok login`, or
+/// `codex login` for the Codex CLI's sign-in used in place).
 pub(crate) async fn refresh(
     config: &AuthConfig,
     account: &str,
+    sign_in_command: &'static str,
     token: &OAuthToken,
     reason: RefreshReason,
 ) -> Result<OAuthToken, AuthError> {
@@ -107,6 +112,7 @@ pub(crate) async fn refresh(
             return Err(AuthError::SignInAgain {
                 account: account.to_owned(),
                 reason,
+                command: sign_in_command,
             });
         }
         return Err(issuer_error(&url, status, &body));

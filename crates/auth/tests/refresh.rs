@@ -227,6 +227,14 @@ async fn a_reused_refresh_token_with_nothing_new_in_the_store_means_signing_in_a
         ),
         "{err:?}"
     );
+    // It is the Codex CLI's sign-in: the Codex CLI signs it in again (before: `byok login`,
+    // which would leave byok reading the same ended sign-in).
+    let message = err.to_string();
+    assert!(
+        message.contains("sign in again with `codex login`"),
+        "{message}"
+    );
+    assert!(!message.contains("byok login"), "{message}");
 }
 
 #[tokio::test]
