@@ -251,7 +251,11 @@ const SCENARIOS: &[Scenario] = &[
 /// requests reaches byok in the same millisecond.
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = Options::parse(args)?;
-    let bench = Bench::prepare()?;
+    let mut bench = Bench::prepare()?;
+    if let Some(byok) = &options.byok {
+        eprintln!("measuring {}", byok.display());
+        bench.byok_bin.clone_from(byok);
+    }
     let mut rows = Vec::new();
     for scenario in SCENARIOS.iter().filter(|s| options.wants(s.name)) {
         rows.extend(bench.scenario(scenario, &options)?);
@@ -462,12 +466,14 @@ fn hard_file_limit() -> Result<u64, String> {
     }
 }
 
-/// The command line: which scenarios to run (`--only`; all when empty), `--spread-ms`, and
-/// `--check` (hold the figures to `bench/limits.toml`).
+/// The command line: which scenarios to run (`--only`; all when empty), `--spread-ms`,
+/// `--check` (hold the figures to `bench/limits.toml`), and `--byok PATH` (measure another
+/// build of byok, e.g. one from before a change, with this same harness and stand-in).
 struct Options {
     only: Vec<String>,
     spread_ms: u64,
     check: bool,
+    byok: Option<PathBuf>,
 }
 
 impl Options {
@@ -475,6 +481,7 @@ impl Options {
         let mut names = Vec::new();
         let mut spread_ms = SPREAD_MS;
         let mut check = false;
+        let mut byok = None;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -489,6 +496,16 @@ impl Options {
                         .map_err(|_| format!("--spread-ms: `{ms}` is no number of ms"))?;
                 }
                 "--check" => check = true,
+                "--byok" => {
+                    let path = args
+                        .next()
+                        .ok_or("--byok needs the path of a byok binary")?;
+                    let path = PathBuf::from(path);
+                    if !path.is_file() {
+                        return Err(format!("--byok: no file {}", path.display()));
+                    }
+                    byok = Some(path);
+                }
                 other => return Err(format!("bench: unknown argument `{other}`")),
             }
         }
@@ -505,6 +522,7 @@ impl Options {
             only: names,
             spread_ms,
             check,
+            byok,
         })
     }
 

@@ -65,7 +65,8 @@ fn print_help() {
          {};\n              \
          `--spread-ms 0` starts the paced scenarios' clients together (default: over 100 ms);\n              \
          `--check` fails when byok's figures against the stand-in's in the same run break\n              \
-         a limit of bench/limits.toml",
+         a limit of bench/limits.toml; `--byok PATH` measures another build of byok (e.g.\n              \
+         one from before a change) with the same harness",
         bench::scenario_names()
     );
 }
