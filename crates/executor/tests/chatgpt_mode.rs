@@ -74,10 +74,8 @@ async fn streaming_chat_is_translated_as_it_arrives() {
 
 #[tokio::test]
 async fn non_streaming_chat_collects_the_items_not_the_empty_completed_output() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) =
+        signed_in_executor(vec![Reply::Replay("text-empty-output")]).await;
 
     let completion = complete(
         executor
@@ -103,10 +101,7 @@ async fn non_streaming_chat_collects_the_items_not_the_empty_completed_output() 
 
 #[tokio::test]
 async fn tool_calls_stream_with_indexes_from_zero() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Replay("tools")]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) = signed_in_executor(vec![Reply::Replay("tools")]).await;
     let request = chat(json!({
         "model": "gpt-5.6-sol-high",
         "stream": true,
@@ -136,10 +131,8 @@ async fn tool_calls_stream_with_indexes_from_zero() {
 
 #[tokio::test]
 async fn responses_clients_get_the_events_with_the_completed_output_filled() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) =
+        signed_in_executor(vec![Reply::Replay("text-empty-output")]).await;
     let body = json!({
         "model": "gpt-5",
         "stream": true,
@@ -180,10 +173,8 @@ async fn responses_clients_get_the_events_with_the_completed_output_filled() {
 
 #[tokio::test]
 async fn non_streaming_responses_get_one_response_object() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Replay("text-empty-output")]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) =
+        signed_in_executor(vec![Reply::Replay("text-empty-output")]).await;
 
     // LangChain's `invoke`: `stream: false` and a plain string input.
     let body = json!({"model": "gpt-5", "stream": false, "input": "Hello"});
@@ -298,10 +289,8 @@ async fn a_failed_response_reaches_the_caller_with_the_backend_words() {
         "event: response.failed\n",
         "data: {\"type\":\"response.failed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_f\",\"object\":\"response\",\"created_at\":1,\"status\":\"failed\",\"model\":\"gpt-5\",\"output\":[],\"error\":{\"code\":\"server_error\",\"message\":\"The model had a hiccup\"}}}\n\n",
     );
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (_upstream, executor, _work) =
+        signed_in_executor(vec![Reply::Sse(failed.into()), Reply::Sse(failed.into())]).await;
 
     let err = executor
         .chat(&byok_types::RequestContext::local(), awkward_chat(false))

@@ -120,15 +120,12 @@ async fn a_second_401_is_not_refreshed_again() {
 
 #[tokio::test]
 async fn server_errors_before_the_first_byte_are_retried() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![
+    let (upstream, executor, _work) = signed_in_executor(vec![
         Reply::Status(500, r#"{"error":{"message":"boom"}}"#.into()),
         Reply::StatusWith(503, "{}".into(), vec![("retry-after", "0".into())]),
         Reply::Replay("text"),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let completion = complete(
         executor
@@ -150,15 +147,12 @@ async fn server_errors_before_the_first_byte_are_retried() {
 
 #[tokio::test]
 async fn three_tries_in_all_then_the_error() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![
+    let (upstream, executor, _work) = signed_in_executor(vec![
         Reply::Status(502, "{}".into()),
         Reply::Status(502, "{}".into()),
         Reply::Status(502, r#"{"error":{"message":"still down"}}"#.into()),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let err = executor
         .chat(&byok_types::RequestContext::local(), hello(true))
@@ -205,10 +199,8 @@ async fn a_connection_cut_mid_stream_ends_with_an_error_event_and_is_not_retried
 
 #[tokio::test]
 async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![Reply::Part("text", Until::Bytes(5000), Then::Break)]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) =
+        signed_in_executor(vec![Reply::Part("text", Until::Bytes(5000), Then::Break)]).await;
 
     let err = executor
         .chat(&byok_types::RequestContext::local(), hello(false))
@@ -225,14 +217,11 @@ async fn a_connection_cut_while_collecting_is_a_bad_gateway() {
 
 #[tokio::test]
 async fn a_stream_without_its_terminal_event_is_an_error() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![
+    let (_upstream, executor, _work) = signed_in_executor(vec![
         Reply::Part("text", Until::Completed, Then::End),
         Reply::Part("text", Until::Completed, Then::End),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let sse = stream_text(
         executor

@@ -63,16 +63,13 @@ fn responses_body(stream: bool) -> Value {
 
 #[tokio::test]
 async fn an_overload_before_output_is_tried_again_and_the_client_sees_one_answer() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![
+    let (upstream, executor, _work) = signed_in_executor(vec![
         fails_before_output("server_is_overloaded", OVERLOADED, json!({})),
         Reply::Replay("text"),
         fails_before_output("server_is_overloaded", OVERLOADED, json!({})),
         Reply::Replay("text"),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let sse = stream_text(
         executor
@@ -104,11 +101,9 @@ async fn an_overload_before_output_is_tried_again_and_the_client_sees_one_answer
 /// rule for every upstream 5xx), its code and words kept and its 503 in `upstream_status`.
 #[tokio::test]
 async fn an_overload_that_persists_is_a_502_naming_it() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
     let overload = || fails_before_output("server_is_overloaded", OVERLOADED, json!({}));
-    let upstream = stand_in(vec![overload(), overload(), overload()]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) =
+        signed_in_executor(vec![overload(), overload(), overload()]).await;
 
     let err = executor
         .chat(&RequestContext::local(), hello(false))
@@ -169,15 +164,12 @@ async fn a_usage_limit_inside_a_200_stream_rests_the_account_and_the_next_one_se
 
 #[tokio::test]
 async fn a_usage_limit_on_the_only_account_is_a_429_with_the_reset() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
     let limit = fails_before_output(
         "usage_limit_reached",
         "The usage limit has been reached",
         json!({"plan_type": "plus", "resets_in_seconds": 600}),
     );
-    let upstream = stand_in(vec![limit]).await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    let (upstream, executor, _work) = signed_in_executor(vec![limit]).await;
 
     let err = executor
         .chat(&RequestContext::local(), hello(true))
@@ -196,15 +188,12 @@ async fn a_usage_limit_on_the_only_account_is_a_429_with_the_reset() {
 
 #[tokio::test]
 async fn a_rate_limit_inside_a_200_stream_is_a_429_with_retry_after() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
     let message = "Rate limit reached for gpt-5 on tokens per min. Please try again in 2.5s.";
-    let upstream = stand_in(vec![
+    let (upstream, executor, _work) = signed_in_executor(vec![
         fails_before_output("rate_limit_exceeded", message, json!({})),
         fails_before_output("rate_limit_exceeded", message, json!({})),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     // Non-streaming clients got a 502 "broken answer" for this once.
     for err in [
@@ -228,14 +217,11 @@ async fn a_rate_limit_inside_a_200_stream_is_a_429_with_retry_after() {
 
 #[tokio::test]
 async fn a_failure_after_output_ends_the_stream_with_an_error_naming_the_cause() {
-    let issuer = Issuer::start().await;
-    let accounts = signed_in(&["work"], &issuer).await;
-    let upstream = stand_in(vec![
+    let (upstream, executor, _work) = signed_in_executor(vec![
         fails_after_output("server_is_overloaded", OVERLOADED),
         fails_after_output("usage_limit_reached", "The usage limit has been reached"),
     ])
     .await;
-    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
 
     let sse = stream_text(
         executor

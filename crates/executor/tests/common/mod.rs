@@ -72,6 +72,25 @@ pub fn oauth_executor(
         .build()
 }
 
+/// The account `work` signed in at its issuer: keep it while the executor runs (its
+/// credentials live in a temporary directory).
+pub struct Work {
+    /// The issuer the account refreshes at.
+    pub issuer: Issuer,
+    /// The signed-in account.
+    pub accounts: SignedIn,
+}
+
+/// What most tests start from: one account, `work`, signed in at a fresh issuer; a stand-in
+/// answering `script` (then the recorded `text`); and an OAuth-mode executor between them.
+pub async fn signed_in_executor(script: Vec<Reply>) -> (StandIn, CodexExecutor, Work) {
+    let issuer = Issuer::start().await;
+    let accounts = signed_in(&["work"], &issuer).await;
+    let upstream = stand_in(script).await;
+    let executor = oauth_executor(&upstream, &accounts.auth, &Arc::default());
+    (upstream, executor, Work { issuer, accounts })
+}
+
 /// An API-key-mode executor against `upstream`.
 pub async fn api_key_executor(upstream: &StandIn, key: &str) -> (CodexExecutor, SignedIn) {
     api_key_executor_recording(upstream, key, &Arc::default()).await
