@@ -225,7 +225,10 @@ pub enum Command {
     /// in place when byok has no sign-in of its own.
     ImportCodexCli(ImportArgs),
     /// List the model ids `byok serve` accepts with the current credentials.
-    Models,
+    ///
+    /// Each signed-in account's catalog is asked where `byok serve` asks it, and the aliases
+    /// it accepts are listed: both take the same upstream and alias settings.
+    Models(ModelsArgs),
     /// Print a shell completion script for `byok` (bash, zsh, fish, elvish, powershell).
     ///
     /// For example: `byok completions bash > ~/.local/share/bash-completion/completions/byok`,
@@ -248,18 +251,14 @@ pub struct ServeArgs {
     /// Where it listens and the key clients send.
     #[command(flatten)]
     pub listen: ListenArgs,
-    /// The OpenAI API's address in API-key mode. [default: https://api.openai.com]
-    #[arg(long, env = "BYOK_OPENAI_BASE_URL", value_name = "URL")]
-    pub openai_base_url: Option<String>,
+    /// Where the upstreams are and the model names clients may use.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Where reasoning summaries go in Chat answers: `content` (a `reasoning_content` field),
     /// `think-tags` (inside the content, between <think> and </think>) or `hidden`.
     /// A request's `x-byok-reasoning` header overrides it. [default: content]
     #[arg(long, env = "BYOK_REASONING", value_enum, value_name = "DISPLAY")]
     pub reasoning: Option<ReasoningDisplay>,
-    /// The Codex backend's address in ChatGPT mode.
-    /// [default: https://chatgpt.com/backend-api/codex]
-    #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]
-    pub codex_base_url: Option<String>,
     /// More `Host` names to serve besides localhost, *.localhost, 127.0.0.1, ::1 and the
     /// listening address (comma-separated; a name, or name:port). Requests naming any other
     /// host are refused, so a web page cannot reach byok through DNS rebinding.
@@ -280,6 +279,19 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+}
+
+/// Where byok's upstreams are and the model names clients may use for others: `serve` is told
+/// them, and `models` asks the same catalogs with them and lists the same names.
+#[derive(Clone, Debug, Default, Args)]
+pub struct UpstreamArgs {
+    /// The OpenAI API's address in API-key mode. [default: https://api.openai.com]
+    #[arg(long, env = "BYOK_OPENAI_BASE_URL", value_name = "URL")]
+    pub openai_base_url: Option<String>,
+    /// The Codex backend's address in ChatGPT mode.
+    /// [default: https://chatgpt.com/backend-api/codex]
+    #[arg(long, env = "BYOK_CODEX_BASE_URL", value_name = "URL")]
+    pub codex_base_url: Option<String>,
     /// A model name clients may use for another, as FROM=TO (repeat it, or comma-separate
     /// them in the variable), e.g. `--alias gpt-4o=gpt-5.5`: a client asking for gpt-4o is
     /// served by gpt-5.5 and its answer says gpt-4o. Added to byok.toml's `[aliases]`;
@@ -318,6 +330,23 @@ impl From<&StatusArgs> for ServeArgs {
     fn from(args: &StatusArgs) -> Self {
         Self {
             listen: args.listen.clone(),
+            ..Self::default()
+        }
+    }
+}
+
+/// `byok models`: the upstreams and aliases, as `byok serve` is told them.
+#[derive(Clone, Debug, Default, Args)]
+pub struct ModelsArgs {
+    /// Where the upstreams are and the model names clients may use, as for `byok serve`.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+impl From<&ModelsArgs> for ServeArgs {
+    fn from(args: &ModelsArgs) -> Self {
+        Self {
+            upstream: args.upstream.clone(),
             ..Self::default()
         }
     }

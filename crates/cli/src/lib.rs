@@ -29,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let serve_args = match &cli.command {
         Command::Serve(args) => args.clone(),
         Command::Status(args) => args.into(),
+        Command::Models(args) => args.into(),
         _ => args::ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.global, &serve_args)?;
@@ -44,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logout(args) => accounts::logout(&settings, args).await,
         Command::Status(_) => status::status(&settings).await,
         Command::ImportCodexCli(args) => accounts::import(&settings, args).await,
-        Command::Models => models::models(&settings).await,
+        Command::Models(_) => models::models(&settings).await,
         // Printed before the settings were read.
         Command::Completions(_) => Ok(()),
     }

@@ -16,7 +16,7 @@ use byok_types::{Metrics, Secret};
 use serde::Deserialize;
 
 use crate::CliError;
-use crate::args::{GlobalArgs, ListenArgs, LogFormat, ReasoningDisplay, ServeArgs};
+use crate::args::{GlobalArgs, ListenArgs, LogFormat, ReasoningDisplay, ServeArgs, UpstreamArgs};
 
 /// The optional settings file inside `BYOK_HOME`.
 pub const CONFIG_FILE: &str = "byok.toml";
@@ -137,6 +137,18 @@ impl Settings {
             or_file(flags.client_key.as_ref(), file.client_key.as_ref()).map(Secret::from);
     }
 
+    /// Where the upstreams are and the model names clients may use for others: the flags'
+    /// (`serve` and `models` take the same ones), else the file's; a flag's alias wins.
+    fn upstream(&mut self, flags: &UpstreamArgs, file: &FileSettings) {
+        self.openai_base_url = or_file(
+            flags.openai_base_url.as_ref(),
+            file.openai_base_url.as_ref(),
+        );
+        self.codex_base_url = or_file(flags.codex_base_url.as_ref(), file.codex_base_url.as_ref());
+        self.aliases = file.aliases.clone().unwrap_or_default();
+        self.aliases.extend(flags.aliases.iter().cloned());
+    }
+
     /// Resolves the settings of a command: flags and environment variables (as clap read them
     /// into `global` and `serve`), then `$BYOK_HOME/byok.toml`, then defaults.
     pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, CliError> {
@@ -152,6 +164,7 @@ impl Settings {
         file.check(&path)?;
         let mut settings = Self::with_home(home);
         settings.listen(&serve.listen, &file);
+        settings.upstream(&serve.upstream, &file);
         settings.codex_home = global
             .codex_home
             .clone()
@@ -185,12 +198,6 @@ impl Settings {
             });
         }
         settings.openai_api_key = given(global.openai_api_key.as_ref()).map(Secret::from);
-        settings.openai_base_url = or_file(
-            serve.openai_base_url.as_ref(),
-            file.openai_base_url.as_ref(),
-        );
-        settings.codex_base_url =
-            or_file(serve.codex_base_url.as_ref(), file.codex_base_url.as_ref());
         settings.auth_issuer = or_file(global.auth_issuer.as_ref(), file.auth_issuer.as_ref());
         if let Some(version) = or_file(
             global.codex_client_version.as_ref(),
@@ -218,8 +225,6 @@ impl Settings {
         }
         settings.log_format = global.log_format.or(file.log_format).unwrap_or_default();
         settings.reasoning = serve.reasoning.or(file.reasoning).unwrap_or_default();
-        settings.aliases = file.aliases.clone().unwrap_or_default();
-        settings.aliases.extend(serve.aliases.iter().cloned());
         file.anthropic.apply(&mut settings.anthropic);
         let secs = |s: Option<u64>, default: Duration| s.map_or(default, Duration::from_secs);
         settings.keep_alive = secs(file.keep_alive_secs, settings.keep_alive);
@@ -857,7 +862,10 @@ mod tests {
         )
         .unwrap();
         let flags = ServeArgs {
-            aliases: vec![("gpt-4o-mini".into(), "gpt-5.5-mini".into())],
+            upstream: UpstreamArgs {
+                aliases: vec![("gpt-4o-mini".into(), "gpt-5.5-mini".into())],
+                ..UpstreamArgs::default()
+            },
             ..ServeArgs::default()
         };
         let settings = Settings::resolve(&global(dir.path()), &flags).unwrap();
@@ -908,7 +916,10 @@ mod tests {
                 client_key: Some(String::new()),
                 port: None,
             },
-            codex_base_url: Some("  ".into()),
+            upstream: UpstreamArgs {
+                codex_base_url: Some("  ".into()),
+                ..UpstreamArgs::default()
+            },
             allowed_hosts: vec![String::new()],
             ..ServeArgs::default()
         };

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use byok_test_support::issuer::{EMAIL, Issuer};
+use byok_test_support::upstream::StandIn;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -279,6 +280,29 @@ async fn models_lists_what_serve_accepts() {
     assert!(out.lines().any(|l| l == "o4-mini"), "{out}");
     assert!(err.contains("OpenAI API key"), "{err}");
     assert!(!err.contains("sk-test") && !out.contains("sk-test"));
+}
+
+/// `byok models` asks each account's catalog where `byok serve` would, and lists the aliases
+/// `serve` accepts: `BYOK_CODEX_BASE_URL` and `BYOK_ALIASES` count for it too (before, it read
+/// only byok.toml's, so with the variables set it asked chatgpt.com and left the aliases out).
+#[tokio::test]
+async fn models_asks_the_catalog_where_serve_would() {
+    let dirs = tempfile::tempdir().unwrap();
+    write_codex_auth(&dirs.path().join("codex"));
+    let standin = StandIn::builder().recordings(dirs.path()).start().await;
+    let model = json!({"slug": "gpt-5.5", "display_name": "GPT-5.5", "priority": 1,
+        "visibility": "list", "supported_reasoning_levels": [{"effort": "low"}]});
+    standin.set_catalog(json!({ "models": [model] }), "\"standin-1\"");
+    let (ok, out, err) = run(byok(&dirs)
+        .arg("models")
+        .env("BYOK_CODEX_BASE_URL", standin.codex_base_url())
+        .env("BYOK_ALIASES", "team-model=gpt-5.5"))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(standin.models_asked().len(), 1, "{err}");
+    assert!(err.contains("1 models, tag \"standin-1\""), "{err}");
+    let ids: Vec<&str> = out.lines().collect();
+    assert_eq!(ids, ["gpt-5.5", "gpt-5.5-low", "team-model"], "{err}");
 }
 
 #[tokio::test]
