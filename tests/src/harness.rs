@@ -87,15 +87,22 @@ impl Byok {
     /// Saves the account `me@example.com` in the byok home `dir`, as `byok login` does, with
     /// an access token expiring `expires_in` seconds from now.
     pub async fn sign_in(dir: &std::path::Path, expires_in: i64) {
-        let jwt = fake_jwt("me@example.com", ACCOUNT_ID, expires_in);
+        Self::sign_in_as(dir, "me@example.com", ACCOUNT_ID, expires_in).await;
+    }
+
+    /// Saves the account `email` (ChatGPT account `account_id`) in the byok home `dir`, beside
+    /// those already there, with the refresh token [`REFRESH_TOKEN`] and an access token
+    /// expiring `expires_in` seconds from now.
+    pub async fn sign_in_as(dir: &std::path::Path, email: &str, account_id: &str, expires_in: i64) {
+        let jwt = fake_jwt(email, account_id, expires_in);
         let account = Account {
-            name: "me@example.com".into(),
+            name: email.into(),
             token: OAuthToken {
                 access_token: Secret::new(jwt.clone()),
                 refresh_token: Secret::new(REFRESH_TOKEN),
                 id_token: Secret::new(jwt),
                 expires_at: Some(unix_now() + expires_in),
-                account_id: Some(ACCOUNT_ID.into()),
+                account_id: Some(account_id.into()),
                 last_refresh: Some(unix_now()),
             },
         };

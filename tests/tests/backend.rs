@@ -149,6 +149,7 @@ async fn the_live_catalog_decides_what_is_listed_and_a_retired_model_is_a_404() 
             &settings,
             std::sync::Arc::default(),
             &byok_types::Metrics::default(),
+            None,
         )
         .unwrap();
     let report = byok::models::catalog_report(&executor, byok_types::unix_now()).await;

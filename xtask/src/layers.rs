@@ -4,6 +4,9 @@
 //! The rules, on the normal and build dependencies of the published crates:
 //! * `byok-types` and `byok-translate` depend on none of ours (translate is reused alone);
 //! * `byok-server` depends on `byok-types` only (any executor can sit behind it);
+//! * only the binary knows Redis: `byok-state` implements the stores' traits below the
+//!   executor and the server, which do not depend on it (nor does `byok-auth`), and it depends
+//!   on neither of them;
 //! * nothing depends on `byok` (the binary's crate);
 //! * no published crate depends on an unpublished one (`publish = false`: the test support,
 //!   the end-to-end tests, the benchmark, xtask), which may only be dev-dependencies.
@@ -20,10 +23,18 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("byok-translate", &["*"]),
     (
         "byok-server",
-        &["byok-executor", "byok-auth", "byok-translate", "byok"],
+        &[
+            "byok-executor",
+            "byok-auth",
+            "byok-translate",
+            "byok-state",
+            "byok",
+        ],
     ),
-    ("byok-auth", &["byok"]),
-    ("byok-executor", &["byok"]),
+    ("byok-auth", &["byok-state", "byok"]),
+    ("byok-executor", &["byok-state", "byok"]),
+    ("byok-store", &["byok-state", "byok"]),
+    ("byok-state", &["byok-executor", "byok-server", "byok"]),
 ];
 
 /// One workspace crate and the workspace crates it depends on (normal and build).
@@ -141,7 +152,16 @@ mod tests {
                 &["byok-types", "byok-auth", "byok-translate"],
             ),
             ("byok-server", true, &["byok-types"]),
-            ("byok", true, &["byok-server", "byok-executor", "byok-auth"]),
+            (
+                "byok-state",
+                true,
+                &["byok-types", "byok-translate", "byok-store", "byok-auth"],
+            ),
+            (
+                "byok",
+                true,
+                &["byok-server", "byok-executor", "byok-auth", "byok-state"],
+            ),
             ("byok-e2e", false, &["byok"]),
         ]);
         assert_eq!(check(&today), Vec::<String>::new());
@@ -153,7 +173,12 @@ mod tests {
             ("byok-types", true, &["byok-translate"]),
             ("byok-translate", true, &["byok-types"]),
             ("byok-server", true, &["byok-types", "byok-executor"]),
-            ("byok-executor", true, &["byok", "byok-test-support"]),
+            (
+                "byok-executor",
+                true,
+                &["byok", "byok-test-support", "byok-state"],
+            ),
+            ("byok-state", true, &["byok-server"]),
             ("byok", true, &[]),
             ("byok-test-support", false, &[]),
         ]);
@@ -161,9 +186,11 @@ mod tests {
             check(&eroded),
             [
                 "byok-executor depends on byok",
+                "byok-executor depends on byok-state",
                 "byok-executor depends on byok-test-support, which is not published: make it a \
                  dev-dependency",
                 "byok-server depends on byok-executor",
+                "byok-state depends on byok-server",
                 "byok-translate depends on byok-types",
                 "byok-types depends on byok-translate",
             ]

@@ -106,6 +106,15 @@ pub enum AuthError {
         #[source]
         source: std::io::Error,
     },
+    /// The token store a team of instances shares (Redis) failed, and this instance knows
+    /// no tokens of its own to go on with.
+    #[error("the shared token store ({at}) failed: {detail}")]
+    SharedStore {
+        /// Where it is (never a password).
+        at: String,
+        /// What failed.
+        detail: String,
+    },
     /// The issuer could not be reached.
     #[error(
         "cannot reach the sign-in server at {url} ({detail}): check the network, or `BYOK_AUTH_ISSUER`"
@@ -178,7 +187,9 @@ impl From<AuthError> for ByokError {
             | AuthError::CodexCliMissing { .. }
             | AuthError::InvalidJwt(_)
             | AuthError::LoginDenied(_) => Self::Unauthorized(message),
-            AuthError::Unreachable { .. } => Self::Unreachable(message),
+            AuthError::Unreachable { .. } | AuthError::SharedStore { .. } => {
+                Self::Unreachable(message)
+            }
             AuthError::Issuer { .. } | AuthError::BadResponse(_) => Self::BadGateway(message),
             AuthError::LoginTimedOut(_) | AuthError::DeviceCodeExpired(_) => Self::Timeout(message),
             AuthError::Corrupt { .. }

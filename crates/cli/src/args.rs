@@ -279,6 +279,20 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// A Redis that several byok instances share (`redis://HOST:PORT/DB`): stored responses,
+    /// client keys' usage and account rests then hold for the whole team. Needs `state_key`.
+    /// Without it byok keeps its state in memory and $BYOK_HOME, as one instance.
+    #[arg(long, env = "BYOK_STATE_URL", value_name = "URL")]
+    pub state_url: Option<String>,
+    /// The key that seals what byok writes to Redis (at least 16 characters, the same on every
+    /// instance, e.g. `openssl rand -hex 32`); byok does not start with `--state-url` without it.
+    #[arg(
+        long,
+        env = "BYOK_STATE_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub state_key: Option<String>,
 }
 
 /// Where byok's upstreams are and the model names clients may use for others: `serve` is told

@@ -34,6 +34,14 @@ pub enum Credentials {
         /// The account names, the active one first.
         accounts: Vec<String>,
     },
+    /// The team's ChatGPT sign-ins, shared through Redis (`state_url`), used in turn by every
+    /// instance; this instance's own sign-ins were added to them at start.
+    Team {
+        /// The team's token store.
+        store: byok_state::RedisTokenStore,
+        /// The account names, the active one first.
+        accounts: Vec<String>,
+    },
     /// The Codex CLI's ChatGPT sign-in, used (and refreshed) in place.
     CodexCli {
         /// The Codex CLI's `auth.json`.
@@ -85,6 +93,34 @@ impl Credentials {
         Ok(Self::None { store })
     }
 
+    /// The credentials of an instance of a team sharing `team`: an API key as [`find`]
+    /// finds it; else the team's sign-ins, once this instance's own (`credentials.json`) are
+    /// added to them; else what [`find`] finds (the Codex CLI's sign-in stays this machine's:
+    /// it is used in place, and a team refreshing it would break the CLI's copy).
+    ///
+    /// [`find`]: Credentials::find
+    pub async fn find_in_team(
+        settings: &Settings,
+        team: &byok_state::RedisTokenStore,
+    ) -> Result<Self, CliError> {
+        if settings.openai_api_key.is_some() {
+            return Self::find(settings).await;
+        }
+        let local = FileTokenStore::new(&settings.home).load().await?;
+        let added = team.adopt(&local).await?;
+        if added > 0 {
+            tracing::info!(added, "this instance's sign-ins are now the team's");
+        }
+        let accounts: Vec<String> = team.load().await?.into_iter().map(|a| a.name).collect();
+        if accounts.is_empty() {
+            return Self::find(settings).await;
+        }
+        Ok(Self::Team {
+            store: team.clone(),
+            accounts,
+        })
+    }
+
     /// The API key, in API-key mode.
     fn api_key(&self) -> Option<Secret> {
         match self {
@@ -98,6 +134,7 @@ impl Credentials {
     fn token_store(&self, settings: &Settings) -> Arc<dyn TokenStore> {
         match self {
             Self::CodexCli { store, .. } => Arc::new(store.clone()),
+            Self::Team { store, .. } => Arc::new(store.clone()),
             Self::ByokAccounts { store, .. } | Self::None { store } => Arc::new(store.clone()),
             Self::ApiKey { .. } => Arc::new(FileTokenStore::new(&settings.home)),
         }
@@ -119,6 +156,7 @@ impl Credentials {
         settings: &Settings,
         ratelimit: Arc<RateLimitStore>,
         metrics: &Metrics,
+        shared: Option<&byok_state::RedisState>,
     ) -> Result<CodexExecutor, CliError> {
         let http = ProviderHttp::new()?;
         let auth_config =
@@ -140,15 +178,29 @@ impl Credentials {
             .reasoning(settings.reasoning.into())
             .aliases(settings.aliases.clone())
             .metrics(metrics.clone())
-            .maybe_store(response_store(settings))
+            .maybe_store(response_store(settings, shared))
+            .maybe_shared_rests(shared.map(|state| {
+                Arc::new(byok_state::RedisRests::new(state.clone()))
+                    as Arc<dyn byok_types::SharedRests>
+            }))
             .claude_models(settings.anthropic.clone())
             .models_cache(settings.home.join(byok_executor::models::MODELS_CACHE_FILE))
             .build())
     }
 }
 
-/// The response store `settings` ask for: in memory, within `response_store_mib`; none at 0.
-fn response_store(settings: &Settings) -> Option<Arc<dyn byok_store::ResponseStore>> {
+/// The response store `settings` ask for: the team's in Redis when there is one; else in
+/// memory, within `response_store_mib`; none at 0.
+fn response_store(
+    settings: &Settings,
+    shared: Option<&byok_state::RedisState>,
+) -> Option<Arc<dyn byok_store::ResponseStore>> {
+    if let Some(state) = shared {
+        return Some(Arc::new(byok_state::RedisResponseStore::new(
+            state.clone(),
+            settings.response_store_ttl,
+        )));
+    }
     (settings.response_store_bytes > 0).then(|| {
         Arc::new(
             byok_store::MemoryStore::builder()
@@ -178,6 +230,12 @@ impl std::fmt::Display for Credentials {
                 "ChatGPT sign-in as {} (from {}; requests go to the Codex backend)",
                 accounts.join(", "),
                 store.path().display()
+            ),
+            Self::Team { store, accounts } => write!(
+                f,
+                "ChatGPT sign-in as {} ({}; requests go to the Codex backend)",
+                accounts.join(", "),
+                store.describe()
             ),
             Self::CodexCli { store, account } => write!(
                 f,

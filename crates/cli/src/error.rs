@@ -49,6 +49,9 @@ pub enum CliError {
     /// The server could not start or failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The shared state (Redis) cannot be used.
+    #[error(transparent)]
+    State(#[from] byok_state::StateError),
     /// The upstream client could not be built.
     #[error(transparent)]
     Upstream(#[from] ByokError),

@@ -8,6 +8,7 @@ pub mod models;
 pub mod ratelimits;
 pub mod serve;
 mod settings;
+pub mod shared;
 pub mod status;
 
 use std::process::ExitCode;

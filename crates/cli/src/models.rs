@@ -17,7 +17,8 @@ use crate::{CliError, Credentials, Settings};
 pub async fn models(settings: &Settings) -> Result<(), CliError> {
     let credentials = Credentials::find(settings).await?;
     let ratelimits = Arc::new(RateLimitStore::default());
-    let executor = credentials.executor(settings, ratelimits, &byok_types::Metrics::default())?;
+    let executor =
+        credentials.executor(settings, ratelimits, &byok_types::Metrics::default(), None)?;
     let mut report = format!("Credentials: {credentials}\n");
     report.push_str(&catalog_report(&executor, unix_now()).await);
     report.push_str("Models `byok serve` accepts:");

@@ -50,16 +50,36 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CliError> {
-    let credentials = Credentials::find(&settings).await?;
+    // First: a team's instance that cannot share its state must not serve alone.
+    let shared = crate::shared::connect(&settings).await?;
+    let credentials = match &shared {
+        Some(state) => {
+            let team = byok_state::RedisTokenStore::new(state.clone());
+            Credentials::find_in_team(&settings, &team).await?
+        }
+        None => Credentials::find(&settings).await?,
+    };
     let ratelimits = Arc::new(RateLimitStore::default());
     // One registry for the server and the executor: one `GET /metrics` shows both.
     let metrics = Metrics::default();
-    let executor = credentials.executor(&settings, Arc::clone(&ratelimits), &metrics)?;
+    let executor = credentials.executor(
+        &settings,
+        Arc::clone(&ratelimits),
+        &metrics,
+        shared.as_ref(),
+    )?;
     let addr = listener.local_addr().map_err(|e| CliError::Listen {
         addr: format!("{}:{}", settings.host, settings.port),
         detail: e.to_string(),
     })?;
     announce(&credentials, &executor, addr, &settings);
+    if shared.is_some() {
+        eprintln!(
+            "byok: sharing accounts, refreshes, stored responses, client keys' usage and account \
+             rests through Redis ({})",
+            crate::shared::describe(&settings)
+        );
+    }
 
     let saver = tokio::spawn(save_ratelimits_on_change(
         settings.clone(),
@@ -85,10 +105,19 @@ pub async fn run(
         }
     });
     let executor: Arc<dyn ProviderExecutor> = executor;
-    let config = settings.server_config(&metrics);
+    let mut config = settings.server_config(&metrics);
+    // Pinged every second, so /readyz and /metrics say within a second when Redis goes.
+    let watch = shared.as_ref().map(|state| {
+        config.key_usage = Arc::new(byok_state::RedisKeyUsage::new(state.clone()));
+        config.shared_state = Some(Arc::new(state.clone()));
+        state.watch(std::time::Duration::from_secs(1))
+    });
     let served = byok_server::serve(listener, config, executor, shutdown).await;
     saver.abort();
     catalogs.abort();
+    if let Some(watch) = watch {
+        watch.abort();
+    }
     if let Err(e) = RateLimitFile::merge_and_save(&settings.home, &ratelimits) {
         tracing::warn!(error = %e, "could not save the rate-limit figures");
     }

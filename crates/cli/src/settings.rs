@@ -88,6 +88,11 @@ pub struct Settings {
     /// How long after the rate-limit figures change they are written to `ratelimits.json`
     /// (changes within it are written together).
     pub ratelimit_save_delay: Duration,
+    /// The Redis a team of instances shares (`state_url`, `BYOK_STATE_URL`, `--state-url`);
+    /// `None`: one instance, state in memory and `home`.
+    pub state_url: Option<String>,
+    /// The key that seals what byok writes to Redis (`state_key`, `BYOK_STATE_KEY`).
+    pub state_key: Option<Secret>,
     /// The GPT models that answer Anthropic clients' Claude model names (`[anthropic]` in
     /// byok.toml: `opus`, `sonnet`, `haiku`).
     pub anthropic: ClaudeModels,
@@ -125,6 +130,8 @@ impl Settings {
             aliases: BTreeMap::new(),
             ratelimit_save_delay: Duration::from_millis(250),
             anthropic: ClaudeModels::default(),
+            state_url: None,
+            state_key: None,
         }
     }
 
@@ -171,32 +178,10 @@ impl Settings {
             .filter(|p| !p.as_os_str().is_empty())
             .or(file.codex_home)
             .unwrap_or(settings.codex_home);
-        let entries = file.client_keys.unwrap_or_default();
-        let first_key = entries.iter().find_map(|e| given(e.key.as_ref()));
-        settings.status_key = settings
-            .client_key
-            .clone()
-            .or_else(|| first_key.map(Secret::from));
-        settings.client_keys =
-            FileClientKey::resolve(entries).map_err(|detail| CliError::Config {
-                path: path.clone(),
-                detail,
-            })?;
-        if settings.client_key.is_some()
-            && settings
-                .client_keys
-                .iter()
-                .any(|k| k.name() == byok_server::DEFAULT_KEY_NAME)
-        {
-            return Err(CliError::Config {
-                path: path.clone(),
-                detail: format!(
-                    "a `[[client_keys]]` entry is named `{}`, the name of the single \
-                     `client_key`; rename it",
-                    byok_server::DEFAULT_KEY_NAME
-                ),
-            });
-        }
+        settings.client_keys(file.client_keys.unwrap_or_default(), &path)?;
+        settings.state_url = or_file(serve.state_url.as_ref(), file.state_url.as_ref());
+        settings.state_key =
+            or_file(serve.state_key.as_ref(), file.state_key.as_ref()).map(Secret::from);
         settings.openai_api_key = given(global.openai_api_key.as_ref()).map(Secret::from);
         settings.auth_issuer = or_file(global.auth_issuer.as_ref(), file.auth_issuer.as_ref());
         if let Some(version) = or_file(
@@ -242,6 +227,36 @@ impl Settings {
         settings.response_store_ttl =
             secs(file.response_store_ttl_secs, settings.response_store_ttl);
         Ok(settings)
+    }
+
+    /// Sets `client_keys` from byok.toml's entries (and `status_key`), refusing an entry that
+    /// cannot work or that takes the single `client_key`'s name.
+    fn client_keys(&mut self, entries: Vec<FileClientKey>, path: &Path) -> Result<(), CliError> {
+        let first_key = entries.iter().find_map(|e| given(e.key.as_ref()));
+        self.status_key = self
+            .client_key
+            .clone()
+            .or_else(|| first_key.map(Secret::from));
+        self.client_keys = FileClientKey::resolve(entries).map_err(|detail| CliError::Config {
+            path: path.to_owned(),
+            detail,
+        })?;
+        if self.client_key.is_some()
+            && self
+                .client_keys
+                .iter()
+                .any(|k| k.name() == byok_server::DEFAULT_KEY_NAME)
+        {
+            return Err(CliError::Config {
+                path: path.to_owned(),
+                detail: format!(
+                    "a `[[client_keys]]` entry is named `{}`, the name of the single \
+                     `client_key`; rename it",
+                    byok_server::DEFAULT_KEY_NAME
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// byok's identity towards OpenAI: the Codex CLI of `codex_client_version`, with the
@@ -328,6 +343,8 @@ fn list_or_file(flag: &[String], file: Option<Vec<String>>) -> Vec<String> {
 /// allowed_origins = ["https://app.example.com"]
 /// response_store_mib = 256
 /// response_store_ttl_secs = 86400
+/// state_url = "redis://10.0.0.5:6379/0"
+/// state_key = "the same long random string on every instance"
 ///
 /// [aliases]
 /// "gpt-4o" = "gpt-5.5"
@@ -373,6 +390,8 @@ struct FileSettings {
     #[serde(default)]
     anthropic: FileAnthropic,
     client_keys: Option<Vec<FileClientKey>>,
+    state_url: Option<String>,
+    state_key: Option<String>,
 }
 
 /// One `[[client_keys]]` entry: a name, the key or its SHA-256, and optional limits.

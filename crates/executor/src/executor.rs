@@ -9,7 +9,7 @@ use byok_store::ResponseStore;
 use byok_translate::{ClaudeModels, Preset, ReasoningMode, estimate_input_tokens};
 use byok_types::{
     ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
-    ProviderStatus, RateLimitStore, RequestContext, Result, Secret,
+    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedRests,
 };
 use serde_json::Value;
 
@@ -145,6 +145,10 @@ impl CodexExecutor {
         /// none: only in memory. Read when the executor is built.
         #[builder(into)]
         models_cache: Option<std::path::PathBuf>,
+        /// Where the accounts' usage-limit rests are shared with a team's other instances;
+        /// none: this executor's pool alone knows them.
+        #[builder(into)]
+        shared_rests: Option<Arc<dyn SharedRests>>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
@@ -180,6 +184,7 @@ impl CodexExecutor {
                 store,
                 catalog: Arc::clone(&models),
                 models_cache,
+                shared_rests,
             }))
         };
         Self {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use byok_types::{KeyUsageStore, MemoryKeyUsage, Metrics, Secret};
+use byok_types::{KeyUsageStore, MemoryKeyUsage, Metrics, Secret, StateHealth};
 
 use crate::ClientKey;
 
@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// instances, or this server's memory).
     #[builder(default = Arc::new(MemoryKeyUsage::default()))]
     pub key_usage: Arc<dyn KeyUsageStore>,
+    /// The state a team of instances shares (Redis), when there is one: whether it can be
+    /// reached shows in `/readyz` and `/metrics`.
+    pub shared_state: Option<Arc<dyn StateHealth>>,
     /// The largest request body accepted, in bytes; larger ones get 413.
     #[builder(default = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,

@@ -33,7 +33,8 @@ pub(crate) async fn status(State(state): State<AppState>) -> Json<Value> {
     Json(body)
 }
 
-/// `GET /readyz`: 200 once credentials are usable, 503 (saying what to run) until then.
+/// `GET /readyz`: 200 once credentials are usable, 503 (saying what to run) until then; with a
+/// shared state, whether it can be reached.
 /// `/healthz` answers 200 whenever the process serves.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let provider = state.executor.status().await;
@@ -42,11 +43,20 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
+    let mut body = json!({
         "status": if provider.ready { "ready" } else { "not_ready" },
         "provider": provider.provider,
         "detail": provider.detail,
     });
+    // A lost Redis shows here, but does not make the instance unready: it still serves what
+    // needs no shared state, and a 503 would take every instance of a team out of its load
+    // balancer at once.
+    if let Some(shared) = &state.config.shared_state {
+        body["shared_state"] = json!({
+            "at": shared.describe(),
+            "status": if shared.is_up() { "up" } else { "unreachable" },
+        });
+    }
     (code, Json(body)).into_response()
 }
 
@@ -57,6 +67,14 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let now = unix_now();
     set_gauges(metrics, &state.executor.status().await, now);
     set_key_gauges(metrics, &crate::client_key::statuses(&state, now).await);
+    if let Some(shared) = &state.config.shared_state {
+        metrics
+            .shared_state_up
+            .get_or_create(&byok_types::SharedStateLabels {
+                at: shared.describe(),
+            })
+            .set(i64::from(shared.is_up()));
+    }
     (
         [(
             CONTENT_TYPE,

@@ -16,7 +16,11 @@
 //!
 //! * [`logs`]: what the test process logs, captured for the test to read.
 //!
-//! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept.
+//! * [`redis`]: a real `redis-server` on a free port, for the shared state's tests (killed and
+//!   started again on demand).
+//!
+//! * [`serve`]: a stand-in's router on 127.0.0.1; [`Received`]: a request it kept;
+//!   [`eventually`]: what a test waits for, polled.
 //!
 //! A stand-in behaves like the real service where byok depends on it, refusals included.
 
@@ -25,6 +29,7 @@
 pub mod client_version;
 pub mod issuer;
 pub mod logs;
+pub mod redis;
 pub mod scripted;
 pub mod upstream;
 
@@ -66,4 +71,17 @@ pub async fn serve(router: Router) -> (String, tokio::task::JoinHandle<()>) {
         let _ = axum::serve(listener, router).await;
     });
     (url, task)
+}
+
+/// Polls `check` every 20 ms until it holds, failing the test naming `what` after 5 s: for
+/// what happens in the background (a write reaching Redis, a watch noticing an outage).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -125,6 +125,14 @@ pub enum Reply {
         /// The body's `resets_in_seconds`.
         resets_in_seconds: u64,
     },
+    /// 429 `usage_limit_reached` (resetting in an hour) for the account whose
+    /// `chatgpt-account-id` is `account_id`; the recording `otherwise` for every other account.
+    UsageLimitFor {
+        /// The account at its limit.
+        account_id: &'static str,
+        /// The recording the other accounts get.
+        otherwise: &'static str,
+    },
     /// The OpenAI API's answer, [`OPENAI_ANSWER`], in the shape the path asks for: a
     /// `chat.completion`, or a `response` (streamed as the API streams it, deltas and then
     /// `response.completed` with the output, unlike the Codex backend).
@@ -573,6 +581,10 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
     let refusal = client_version::refuse_old_client(&headers, &model, minimal.as_deref())
         .or_else(|| refuse_stored_state(&body))
         .or_else(|| refuse_misplaced_trigger(&headers, &body));
+    let account = headers
+        .get("chatgpt-account-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     shared.keep(Received {
         path: uri.path().to_owned(),
         headers,
@@ -582,13 +594,13 @@ async fn codex_responses(State(shared): State<Arc<Shared>>, request: Request) ->
         return refusal;
     }
     let Some((catalog, etag)) = catalog else {
-        return codex_answer(&shared, &body, uri.path()).await;
+        return codex_answer(&shared, &body, uri.path(), account.as_deref()).await;
     };
     let served = catalog["models"]
         .as_array()
         .is_some_and(|models| models.iter().any(|m| m["slug"] == model.as_str()));
     let mut response = if served {
-        codex_answer(&shared, &body, uri.path()).await
+        codex_answer(&shared, &body, uri.path(), account.as_deref()).await
     } else {
         let detail = format!(
             "The '{model}' model is not supported when using Codex with a ChatGPT account."
@@ -621,9 +633,28 @@ async fn lean(
 
 /// The Codex backend's next answer to `body`: the compaction it asks for when its input ends
 /// with `compaction_trigger` (the backend compacts whatever it would have answered the
-/// conversation otherwise; failures stay failures), else the reply.
-async fn codex_answer(shared: &Arc<Shared>, body: &Value, path: &str) -> Response {
-    let reply = shared.next(|| lock(&shared.codex_reply).clone());
+/// conversation otherwise; failures stay failures), else the reply (for the ChatGPT account
+/// `account`, when the reply depends on it).
+async fn codex_answer(
+    shared: &Arc<Shared>,
+    body: &Value,
+    path: &str,
+    account: Option<&str>,
+) -> Response {
+    let mut reply = shared.next(|| lock(&shared.codex_reply).clone());
+    if let Reply::UsageLimitFor {
+        account_id,
+        otherwise,
+    } = reply
+    {
+        reply = if account == Some(account_id) {
+            Reply::UsageLimit {
+                resets_in_seconds: 3600,
+            }
+        } else {
+            Reply::Replay(otherwise)
+        };
+    }
     let compacts = body["input"]
         .as_array()
         .and_then(|items| items.last())
@@ -806,6 +837,10 @@ async fn answer(shared: &Arc<Shared>, reply: Reply, body: &Value, path: &str) ->
                 "resets_in_seconds": resets_in_seconds,
             }});
             (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+        }
+        // Resolved by `codex_answer`; elsewhere (the OpenAI API) every account is the other.
+        Reply::UsageLimitFor { otherwise, .. } => {
+            replay(shared, otherwise, Until::Whole, Then::End)
         }
         Reply::OpenAi => openai_answer(shared, body, path),
     }

@@ -11,6 +11,7 @@ mod provider;
 mod ratelimit;
 mod request;
 mod secret;
+mod shared;
 mod silence;
 mod status;
 mod stream;
@@ -23,12 +24,13 @@ pub use executor::{ByteStream, ProviderExecutor, ProviderResponse};
 pub use key_usage::{ClientKeyStatus, KeyUsageStore, MemoryKeyUsage, next_utc_midnight, utc_day};
 pub use metrics::{
     EndpointLabels, KeyLabels, KeyRefusalLabels, Metrics, ProviderLabels, RefreshLabels,
-    RequestLabels, TokenLabels, UpstreamLabels, WindowLabels,
+    RequestLabels, SharedStateLabels, TokenLabels, UpstreamLabels, WindowLabels,
 };
 pub use provider::ProviderId;
 pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, RateLimitWindow};
 pub use request::{ChatRequest, ResponsesRequest};
 pub use secret::Secret;
+pub use shared::{SharedRests, StateHealth};
 pub use silence::Silence;
 pub use status::{AccountStatus, ProviderStatus};
 pub use stream::{ProviderStream, StreamEnd, StreamProtocol, StreamReport, TokenUsage};

@@ -91,6 +91,13 @@ pub struct KeyRefusalLabels {
     pub reason: &'static str,
 }
 
+/// The label of the shared state's figures.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SharedStateLabels {
+    /// Where it is: `redis 127.0.0.1:6379`.
+    pub at: String,
+}
+
 /// Every figure byok exposes on `GET /metrics`. Cheap to clone (the families are shared).
 ///
 /// ```
@@ -131,6 +138,9 @@ pub struct Metrics {
     pub key_daily_budget: Family<KeyLabels, Gauge>,
     /// Requests refused to a client key: over its budget, or a model it may not use.
     pub key_refusals: Family<KeyRefusalLabels, Counter>,
+    /// Whether the state a team shares (Redis) answers: 1, or 0 while it is lost. Absent
+    /// when byok runs without one.
+    pub shared_state_up: Family<SharedStateLabels, Gauge>,
 }
 
 /// Histogram buckets from 1 ms to about 65 s, doubling: time to first byte is milliseconds
@@ -172,23 +182,16 @@ impl Default for Metrics {
             "Upstream answers that were errors (status 0: no answer)",
             upstream_errors.clone(),
         );
-        let upstream_retries = Family::<ProviderLabels, Counter>::default();
-        registry.register(
+        let upstream_retries = registered(
+            &mut registry,
             "upstream_retries",
             "Upstream requests tried again after a transient failure",
-            upstream_retries.clone(),
         );
-        let refreshes = Family::<RefreshLabels, Counter>::default();
-        registry.register(
-            "token_refreshes",
-            "ChatGPT token refreshes",
-            refreshes.clone(),
-        );
-        let accounts_resting = Gauge::default();
-        registry.register(
+        let refreshes = registered(&mut registry, "token_refreshes", "ChatGPT token refreshes");
+        let accounts_resting = registered(
+            &mut registry,
             "accounts_resting",
             "ChatGPT accounts resting after a usage limit",
-            accounts_resting.clone(),
         );
         let window_used_percent = Family::default();
         registry.register(
@@ -222,6 +225,11 @@ impl Default for Metrics {
             "client_key_refusals",
             "Requests refused to a client key (reason: budget or model)",
         );
+        let shared_state_up = registered(
+            &mut registry,
+            "shared_state_up",
+            "Whether the state shared with a team's other instances (Redis) answers: 1 or 0",
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -238,6 +246,7 @@ impl Default for Metrics {
             key_used_today,
             key_daily_budget,
             key_refusals,
+            shared_state_up,
         }
     }
 }

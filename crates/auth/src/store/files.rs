@@ -59,16 +59,40 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// An exclusive lock on a store's refresh, across processes: held by one [`RefreshLock`] at a
-/// time (the operating system's file lock on `{file}.lock`), released when dropped.
+/// time (the operating system's file lock on `{file}.lock`, or a shared store's own lock),
+/// released when dropped.
 ///
 /// Refresh tokens rotate, so two processes refreshing the same sign-in at once would break
 /// it: the second would send a refresh token the first had just used up.
-#[derive(Debug)]
 pub struct RefreshLock {
-    _file: std::fs::File,
+    held: Held,
+}
+
+/// What holds the lock until it is dropped.
+enum Held {
+    File(#[allow(dead_code)] std::fs::File),
+    Other(#[allow(dead_code)] Box<dyn Send + Sync>),
+}
+
+impl std::fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let by = match self.held {
+            Held::File(_) => "file",
+            Held::Other(_) => "store",
+        };
+        f.debug_struct("RefreshLock").field("held_by", &by).finish()
+    }
 }
 
 impl RefreshLock {
+    /// The lock of a store other than a file (one in Redis, for a team of instances): held
+    /// while `guard` lives, released when it is dropped.
+    pub fn held_by(guard: impl Send + Sync + 'static) -> Self {
+        Self {
+            held: Held::Other(Box::new(guard)),
+        }
+    }
+
     /// Waits for and takes the lock of the credentials file `path`.
     pub async fn acquire(path: &Path) -> Result<Self, AuthError> {
         let mut name = path.as_os_str().to_owned();
@@ -85,7 +109,9 @@ impl RefreshLock {
             }
             let file = open_private(&lock_path).map_err(io)?;
             file.lock().map_err(io)?;
-            Ok(Self { _file: file })
+            Ok(Self {
+                held: Held::File(file),
+            })
         })
         .await
         .map_err(|e| AuthError::Io {

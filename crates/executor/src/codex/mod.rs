@@ -60,6 +60,8 @@ pub(crate) struct CodexBackend {
     catalog: Arc<ModelCatalog>,
     /// What asks the backend for each account's catalog; none without sign-ins.
     catalogs: Option<Arc<Catalogs>>,
+    /// The rests a team's other instances announced, and where this one announces its own.
+    shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
 }
 
 /// What a [`CodexBackend`] is built from.
@@ -71,6 +73,7 @@ pub(crate) struct Parts {
     pub(crate) store: Option<Arc<dyn ResponseStore>>,
     pub(crate) catalog: Arc<ModelCatalog>,
     pub(crate) models_cache: Option<std::path::PathBuf>,
+    pub(crate) shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
 }
 
 impl CodexBackend {
@@ -104,6 +107,7 @@ impl CodexBackend {
             store: parts.store,
             catalog: parts.catalog,
             catalogs,
+            shared_rests: parts.shared_rests,
         }
     }
 
@@ -186,6 +190,19 @@ impl CodexBackend {
         let model = model.as_str();
         let accounts = self.signed_in_accounts().await?;
         let now = unix_now();
+        // A team's other instances may have rested an account a moment ago: their rests
+        // first, so this request does not spend a try on it.
+        if let Some(shared) = &self.shared_rests {
+            for (account, until) in shared.resting(now).await {
+                if self
+                    .pool
+                    .resting_until(&account, now)
+                    .is_none_or(|known| known < until)
+                {
+                    self.pool.rest(&account, until);
+                }
+            }
+        }
         let mut order = match self.pool.turn(&accounts, now) {
             Turn::Serve(order) => order,
             Turn::AllResting { earliest_reset } => {
@@ -220,6 +237,11 @@ impl CodexBackend {
                     let until = rest_until(&err, now);
                     tracing::info!(account, until, "usage limit reached; the account rests");
                     self.pool.rest(&account, until);
+                    if let Some(shared) = &self.shared_rests {
+                        // Told before the client hears of it: the next request, on any
+                        // instance, goes to another account.
+                        shared.rest(&account, until).await;
+                    }
                     last_limit = Some(err);
                 }
                 // This account's sign-in does not work (even refreshed): another one may.

@@ -1,0 +1,229 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Why a crate of its own
+//!
+//! It is the one place that speaks to Redis: the executor, the server and the stores know
+//! only their traits (`ResponseStore`, `KeyUsageStore`), and one byok without Redis does not
+//! build a line of this into its behaviour. The binary wires it in when `state_url` is set.
+
+mod error;
+mod responses;
+mod rests;
+mod seal;
+mod tokens;
+mod usage;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use byok_types::Secret;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use error::StateError;
+pub use responses::RedisResponseStore;
+pub use rests::RedisRests;
+pub use tokens::RedisTokenStore;
+pub use usage::RedisKeyUsage;
+
+use seal::Seal;
+
+/// How long one command may take before it counts as failed: Redis answers in well under a
+/// millisecond on a LAN, so a second means it is gone, and a request must not hang on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long connecting may take, at start-up and when reconnecting.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The Redis a team of byok instances shares, and the key that seals what byok writes there.
+/// Cheap to clone: clones share the connection.
+///
+/// The connection is the `redis` crate's [`ConnectionManager`]: one multiplexed connection
+/// that reconnects in the background after it is lost; commands fail (at most after a second)
+/// while it is gone, and each user of the state decides what to do without it.
+#[derive(Clone)]
+pub struct RedisState {
+    conn: ConnectionManager,
+    /// Every key byok writes starts with it (`byok:`), so it can share a database.
+    prefix: Arc<str>,
+    /// `redis HOST:PORT`, for people.
+    described: Arc<str>,
+    seal: Arc<Seal>,
+    health: Arc<Health>,
+}
+
+impl std::fmt::Debug for RedisState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisState")
+            .field("prefix", &self.prefix)
+            .field("up", &self.is_up())
+            .finish_non_exhaustive()
+    }
+}
+
+impl byok_types::StateHealth for RedisState {
+    fn is_up(&self) -> bool {
+        RedisState::is_up(self)
+    }
+
+    fn describe(&self) -> String {
+        self.described.to_string()
+    }
+}
+
+/// Whether the last command reached Redis, and how many did not.
+#[derive(Debug)]
+struct Health {
+    up: AtomicBool,
+    failures: AtomicU64,
+}
+
+impl RedisState {
+    /// Connects to the Redis at `url` (`redis://HOST:PORT/DB`, a password as
+    /// `redis://:PASSWORD@HOST`) and checks it answers; `state_key` seals what is written.
+    ///
+    /// Fails with a clear error when the URL is wrong, the key is missing or short, or Redis
+    /// does not answer within two seconds: a team's byok must not start on a state it cannot
+    /// share.
+    pub async fn connect(url: &str, state_key: &Secret) -> Result<Self, StateError> {
+        let seal = Seal::new(state_key)?;
+        let client = redis::Client::open(url).map_err(|e| StateError::BadUrl {
+            detail: e.to_string(),
+        })?;
+        let at = client.get_connection_info().addr().to_string();
+        let described = format!("redis {at}");
+        let unreachable = |detail: String| StateError::Unreachable {
+            at: at.clone(),
+            detail,
+        };
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            // Reconnecting is the manager's, in the background, after each failure; a request
+            // does not wait through a series of tries.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| unreachable("no answer within 4 s".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+        let state = Self {
+            conn,
+            prefix: Arc::from("byok:"),
+            described: Arc::from(described),
+            seal: Arc::new(seal),
+            health: Arc::new(Health {
+                up: AtomicBool::new(true),
+                failures: AtomicU64::new(0),
+            }),
+        };
+        let pong: String = state
+            .run(&redis::cmd("PING"))
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        if pong != "PONG" {
+            return Err(unreachable(format!("PING answered {pong:?}")));
+        }
+        Ok(state)
+    }
+
+    /// Whether the last command reached Redis (for `/readyz` and `/metrics`).
+    pub fn is_up(&self) -> bool {
+        self.health.up.load(Ordering::Relaxed)
+    }
+
+    /// How many commands failed to reach Redis since start.
+    pub fn failures(&self) -> u64 {
+        self.health.failures.load(Ordering::Relaxed)
+    }
+
+    /// Pings Redis every `every` from now on, so that [`is_up`](Self::is_up) tells the truth
+    /// while no request needs Redis. The task ends when the returned handle is dropped
+    /// (aborted) or the runtime stops.
+    pub fn watch(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let _: redis::RedisResult<String> = state.run(&redis::cmd("PING")).await;
+            }
+        })
+    }
+
+    /// Where it is, for messages: `redis 127.0.0.1:6379`.
+    fn describe_at(&self) -> String {
+        self.described.to_string()
+    }
+
+    /// The Redis key of `parts`, under the prefix: `byok:resp:CLIENT:ID`.
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = String::with_capacity(
+            self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>(),
+        );
+        key.push_str(&self.prefix);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push(':');
+            }
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// Runs one command, noting whether Redis answered.
+    ///
+    /// A command sent on a connection Redis had dropped (a restart: broken pipe, reset) is
+    /// sent once more, on the connection the manager makes anew: it never reached Redis, and
+    /// the first command after a restart is often the write-back of a refresh, whose tokens
+    /// must not be lost. Every command byok sends this way is idempotent (GET, SET, HSET,
+    /// scripts that compare first); the counters' INCRBY goes through [`run_pipe`], whose
+    /// writer tries again itself.
+    ///
+    /// [`run_pipe`]: Self::run_pipe
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        let mut conn = self.conn.clone();
+        let mut result = cmd.query_async(&mut conn).await;
+        if result
+            .as_ref()
+            .is_err_and(redis::RedisError::is_connection_dropped)
+        {
+            result = cmd.query_async(&mut conn).await;
+        }
+        self.note(&result);
+        result
+    }
+
+    /// Runs a pipeline (atomically, as MULTI/EXEC), noting whether Redis answered.
+    async fn run_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> redis::RedisResult<T> {
+        let mut conn = self.conn.clone();
+        let result = pipe.query_async(&mut conn).await;
+        self.note(&result);
+        result
+    }
+
+    fn note<T>(&self, result: &redis::RedisResult<T>) {
+        // A command Redis refused (a wrong type, a script error) still reached it.
+        let reached = result
+            .as_ref()
+            .err()
+            .is_none_or(|e| !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped()));
+        let was_up = self.health.up.swap(reached, Ordering::Relaxed);
+        if !reached {
+            self.health.failures.fetch_add(1, Ordering::Relaxed);
+            if was_up {
+                tracing::warn!(
+                    "Redis is unreachable: serving from what this instance knows until it is back"
+                );
+            }
+        } else if !was_up {
+            tracing::info!("Redis is reachable again");
+        }
+    }
+}

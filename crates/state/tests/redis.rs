@@ -1,0 +1,286 @@
+//! The shared state against a real `redis-server` (byok-test-support starts one on a free
+//! port): what one instance writes, another reads; what Redis holds is sealed; a lost Redis
+//! loses no tokens counted meanwhile.
+
+use std::time::Duration;
+
+use byok_auth::{Account, TokenStore};
+use byok_state::{
+    RedisKeyUsage, RedisResponseStore, RedisRests, RedisState, RedisTokenStore, StateError,
+};
+use byok_store::{ResponseStore, StoreError};
+use byok_test_support::eventually;
+use byok_test_support::redis::RedisServer;
+use byok_translate::StoredResponse;
+use byok_types::{ClientId, KeyUsageStore, OAuthToken, Secret, SharedRests};
+use serde_json::json;
+
+const KEY: &str = "a-test-state-key-of-some-length";
+
+async fn connect(server: &RedisServer, key: &str) -> RedisState {
+    RedisState::connect(&server.url(), &Secret::new(key))
+        .await
+        .expect("Redis answers")
+}
+
+fn record(id: &str, text: &str) -> StoredResponse {
+    StoredResponse::new(
+        vec![
+            json!({"type": "message", "id": format!("msg_{id}"), "role": "user",
+            "content": [{"type": "input_text", "text": text}]}),
+        ],
+        json!({"id": id, "object": "response", "output": [
+            {"type": "reasoning", "id": format!("rs_{id}"), "encrypted_content": "gAAA"}]}),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_response_stored_by_one_instance_is_read_by_another_sealed_and_per_client() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisResponseStore::new(connect(&server, KEY).await, Duration::from_secs(60));
+    let b = RedisResponseStore::new(connect(&server, KEY).await, Duration::from_secs(60));
+    let alice = ClientId::from_key(&Secret::new("alice"));
+    let bob = ClientId::from_key(&Secret::new("bob"));
+
+    a.put(&alice, &record("resp_1", "the secret plan"))
+        .await
+        .unwrap();
+    let read = b.get(&alice, "resp_1").await.unwrap().expect("kept");
+    assert_eq!(read.id(), "resp_1");
+    assert_eq!(read.input()[0]["content"][0]["text"], "the secret plan");
+    assert_eq!(
+        b.item(&alice, "rs_resp_1").await.unwrap().unwrap()["encrypted_content"],
+        "gAAA"
+    );
+    assert_eq!(
+        b.item(&alice, "msg_resp_1").await.unwrap().unwrap()["role"],
+        "user"
+    );
+    // Another client knows the ids and reads nothing.
+    assert!(b.get(&bob, "resp_1").await.unwrap().is_none());
+    assert!(b.item(&bob, "rs_resp_1").await.unwrap().is_none());
+    assert!(!b.delete(&bob, "resp_1").await.unwrap());
+
+    // What Redis holds is sealed: no conversation text in it.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("byok:*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(keys.iter().any(|k| k.starts_with("byok:resp:")), "{keys:?}");
+    for key in keys.iter().filter(|k| k.starts_with("byok:resp:")) {
+        let value: Vec<u8> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert!(
+            !value.windows(6).any(|w| w == b"secret"),
+            "{key} holds plain text"
+        );
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert!((1..=60).contains(&ttl), "{key} lives {ttl} s");
+    }
+
+    // An instance with another state_key cannot read it, and says why.
+    let other = RedisResponseStore::new(
+        connect(&server, "another-state-key-entirely").await,
+        Duration::from_secs(60),
+    );
+    let err = other.get(&alice, "resp_1").await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { .. }) && err.to_string().contains("same `state_key`"),
+        "{err}"
+    );
+
+    assert!(a.delete(&alice, "resp_1").await.unwrap());
+    assert!(b.get(&alice, "resp_1").await.unwrap().is_none());
+    assert!(b.item(&alice, "rs_resp_1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn tokens_counted_on_two_instances_add_up_and_survive_a_redis_restart() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisKeyUsage::new(connect(&server, KEY).await);
+    let b = RedisKeyUsage::new(connect(&server, KEY).await);
+    a.add("alice", 20_000, 1_000);
+    b.add("alice", 20_000, 500);
+    // Each sees at once what it counted itself, and soon the other's too.
+    assert!(a.used("alice", 20_000).await.unwrap() >= 1_000);
+    eventually("both counts in Redis", async || {
+        a.used("alice", 20_000).await.unwrap() == 1_500
+            && b.used("alice", 20_000).await.unwrap() == 1_500
+    })
+    .await;
+    assert_eq!(a.used("alice", 20_001).await.unwrap(), 0);
+    assert_eq!(a.used("bob", 20_000).await.unwrap(), 0);
+
+    // Redis gone: counting goes on, the budget check answers from what is known.
+    server.kill();
+    a.add("alice", 20_000, 200);
+    assert_eq!(a.used("alice", 20_000).await.unwrap(), 1_700);
+    // Back empty (a Redis without persistence): what waited is written, and the budget is not
+    // renewed by the lost data.
+    server.start_again_empty();
+    let client = redis::Client::open(server.url()).unwrap();
+    eventually(
+        "the tokens counted while Redis was gone reach it",
+        async || {
+            let Ok(mut raw) = client.get_multiplexed_async_connection().await else {
+                return false;
+            };
+            let count: Option<u64> = redis::cmd("GET")
+                .arg("byok:usage:20000:alice")
+                .query_async(&mut raw)
+                .await
+                .unwrap_or(None);
+            count == Some(200)
+        },
+    )
+    .await;
+    assert_eq!(a.used("alice", 20_000).await.unwrap(), 1_700);
+    assert_eq!(b.used("alice", 20_000).await.unwrap(), 1_500);
+}
+
+#[tokio::test]
+async fn a_rest_told_by_one_instance_is_read_by_another_until_it_is_over() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisRests::new(connect(&server, KEY).await);
+    let b = RedisRests::new(connect(&server, KEY).await);
+    a.rest("one@example.com", 1_000).await;
+    assert_eq!(
+        b.resting(999).await,
+        [("one@example.com".to_owned(), 1_000)]
+    );
+    assert!(b.resting(1_000).await.is_empty());
+    // Redis gone: nothing known, nothing fails.
+    drop(server);
+    a.rest("two@example.com", 2_000).await;
+    assert!(b.resting(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn starting_without_redis_or_without_a_key_is_a_clear_error() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let err = RedisState::connect(&url, &Secret::new(""))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::Key(_)), "{err}");
+    assert!(err.to_string().contains("BYOK_STATE_KEY"), "{err}");
+    let err = RedisState::connect(&url, &Secret::new("short"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("shorter than 16"), "{err}");
+    server.kill();
+    let err = RedisState::connect(&url, &Secret::new(KEY))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::Unreachable { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot reach Redis at 127.0.0.1:"),
+        "{err}"
+    );
+    let err = RedisState::connect("http://nope", &Secret::new(KEY))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::BadUrl { .. }), "{err}");
+}
+
+/// An account whose tokens were obtained at `at` (Unix seconds), expiring an hour later.
+fn account(name: &str, tag: &str, at: i64) -> Account {
+    Account {
+        name: name.to_owned(),
+        token: OAuthToken {
+            access_token: Secret::new(format!("at-{tag}")),
+            refresh_token: Secret::new(format!("rt-{tag}")),
+            id_token: Secret::new(""),
+            expires_at: Some(at + 3600),
+            account_id: None,
+            last_refresh: Some(at),
+        },
+    }
+}
+
+/// What `store`'s Redis holds now, read by a store that has seen nothing (so publishes nothing).
+async fn in_redis(server: &RedisServer) -> Vec<(String, String)> {
+    RedisTokenStore::new(connect(server, KEY).await)
+        .load()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.token.refresh_token.expose().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn accounts_lost_by_a_redis_restarted_empty_are_published_again_newest_tokens_first() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisTokenStore::new(connect(&server, KEY).await);
+    let b = RedisTokenStore::new(connect(&server, KEY).await);
+    assert_eq!(a.adopt(&[account("me", "1", 1_000)]).await.unwrap(), 1);
+    assert_eq!(b.load().await.unwrap().len(), 1);
+
+    // Restarted with its data (append-only file): nothing to publish, nothing lost.
+    server.kill();
+    server.start_again();
+    assert_eq!(
+        in_redis(&server).await,
+        [("me".to_owned(), "rt-1".to_owned())]
+    );
+
+    // A refresh on A whose lock goes with a Redis restarted empty: its fenced write-back
+    // finds no lock and writes nothing, but A keeps the new tokens.
+    let lock = a.lock_refresh().await.unwrap();
+    server.start_again_empty();
+    a.save(&account("me", "2", 2_000)).await.unwrap();
+    drop(lock);
+    assert!(
+        in_redis(&server).await.is_empty(),
+        "nothing written unfenced"
+    );
+
+    // B finds Redis empty first and publishes what it knew (the older tokens) ...
+    assert_eq!(
+        b.load().await.unwrap()[0].token.refresh_token.expose(),
+        "rt-1"
+    );
+    assert_eq!(
+        in_redis(&server).await,
+        [("me".to_owned(), "rt-1".to_owned())]
+    );
+    // ... then A, knowing newer ones, publishes those (once B's lock is released), and B reads
+    // them: the refresh token the issuer rotated last is the team's.
+    eventually("A's newer tokens published", async || {
+        a.load().await.unwrap()[0].token.refresh_token.expose() == "rt-2"
+            && in_redis(&server).await == [("me".to_owned(), "rt-2".to_owned())]
+    })
+    .await;
+    assert_eq!(
+        b.load().await.unwrap()[0].token.refresh_token.expose(),
+        "rt-2"
+    );
+
+    // A logout on one instance is not undone by the other's memory.
+    assert!(a.remove("me").await.unwrap());
+    assert!(b.load().await.unwrap().is_empty());
+    assert!(in_redis(&server).await.is_empty());
+}

@@ -1,0 +1,27 @@
+//! What a team of instances shares beyond its stores: account rests (an account that hit its
+//! usage limit through one byok rests for all of them at once), and whether the shared state
+//! can be reached.
+
+/// Where the usage-limit rests of the signed-in accounts are told to and read from the other
+/// instances of a team (in Redis). One byok alone needs none: its account pool keeps its own.
+///
+/// Both methods must not fail the request: an implementation that cannot reach its store
+/// logs, and the instance goes on with what it knows itself.
+#[async_trait::async_trait]
+pub trait SharedRests: Send + Sync + std::fmt::Debug {
+    /// Tells the others that `account` rests until the Unix second `until`.
+    async fn rest(&self, account: &str, until: i64);
+
+    /// The rests still in force at `now` (Unix seconds): account name, until when.
+    async fn resting(&self, now: i64) -> Vec<(String, i64)>;
+}
+
+/// Whether the state a team of instances shares can be reached now, for `/readyz` and
+/// `/metrics` (the server knows no more of it than this).
+pub trait StateHealth: Send + Sync + std::fmt::Debug {
+    /// Whether the last contact with the shared state succeeded.
+    fn is_up(&self) -> bool;
+
+    /// Where the state is, for people (never a password): `redis 127.0.0.1:6379`.
+    fn describe(&self) -> String;
+}
