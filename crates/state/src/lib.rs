@@ -179,11 +179,8 @@ impl RedisState {
     /// A command sent on a connection Redis had dropped (a restart: broken pipe, reset) is
     /// sent once more, on the connection the manager makes anew: it never reached Redis, and
     /// the first command after a restart is often the write-back of a refresh, whose tokens
-    /// must not be lost. Every command byok sends this way is idempotent (GET, SET, HSET,
-    /// scripts that compare first); the counters' INCRBY goes through [`run_pipe`], whose
-    /// writer tries again itself.
-    ///
-    /// [`run_pipe`]: Self::run_pipe
+    /// must not be lost. Every command byok sends is idempotent (GET, SET, HSET, scripts that
+    /// compare first, the counters' increments marked applied in `usage.rs`).
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
         let mut conn = self.conn.clone();
         let mut result = cmd.query_async(&mut conn).await;

@@ -15,8 +15,20 @@ use crate::RedisState;
 const KEEP_DAY_SECS: i64 = 2 * 24 * 60 * 60;
 /// How long the writer waits before trying again when Redis is gone.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How long Redis remembers that an increment was applied: longer than any retry of it.
+const KEEP_APPLIED_SECS: i64 = 60 * 60;
 
-/// [`KeyUsageStore`] in Redis: `byok:usage:DAY:KEY` counted with `INCRBY`.
+/// Adds `ARGV[1]` tokens to the count `KEYS[1]` (kept `ARGV[2]` seconds) once, however often
+/// it is sent: `KEYS[2]` marks the increment applied. An increment whose answer was lost (Redis
+/// killed or frozen after applying it, the command timed out) is sent again, and must not
+/// count twice.
+const ADD_ONCE: &str = "if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then \
+    local total = redis.call('INCRBY', KEYS[1], ARGV[1]) \
+    redis.call('EXPIRE', KEYS[1], ARGV[2]) return total end \
+    return tonumber(redis.call('GET', KEYS[1]) or '0')";
+
+/// [`KeyUsageStore`] in Redis: `byok:usage:DAY:KEY` counted with `INCRBY`, each increment
+/// applied once however often it is sent ([`ADD_ONCE`]).
 ///
 /// [`add`](KeyUsageStore::add) runs where an answer ends and must not wait: the tokens go to a
 /// writer task, which keeps them while Redis is gone and writes them when it is back (nothing
@@ -67,18 +79,18 @@ async fn write_all(
 ) {
     while let Some((key, day, tokens)) = queue.recv().await {
         let at = state.key(&["usage", &day.to_string(), &key]);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("INCRBY")
+        let applied = state.key(&["usage-applied", &uuid::Uuid::new_v4().to_string()]);
+        let mut add = redis::cmd("EVAL");
+        add.arg(ADD_ONCE)
+            .arg(2)
             .arg(&at)
+            .arg(&applied)
             .arg(tokens)
-            .cmd("EXPIRE")
-            .arg(&at)
             .arg(KEEP_DAY_SECS)
-            .ignore();
+            .arg(KEEP_APPLIED_SECS);
         loop {
-            match state.run_pipe::<(u64,)>(&pipe).await {
-                Ok((total,)) => {
+            match state.run::<u64>(&add).await {
+                Ok(total) => {
                     let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
                     let id = (key.clone(), day);
                     if let Some(pending) = counts.pending.get_mut(&id) {

@@ -284,3 +284,32 @@ async fn accounts_lost_by_a_redis_restarted_empty_are_published_again_newest_tok
     assert!(b.load().await.unwrap().is_empty());
     assert!(in_redis(&server).await.is_empty());
 }
+
+#[tokio::test]
+async fn tokens_whose_answer_was_lost_are_sent_again_and_counted_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisKeyUsage::new(connect(&server, KEY).await);
+    // Frozen: the increment reaches Redis's socket, its answer never comes back in time, and
+    // the writer sends it again (each try timing out after a second) ...
+    server.freeze();
+    a.add("alice", 20_000, 100);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // ... then Redis runs every copy it was sent: the first counts, the others do not.
+    server.thaw();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    eventually("the tokens in Redis", async || {
+        a.used("alice", 20_000).await.unwrap() == 100
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let count: Option<u64> = redis::cmd("GET")
+        .arg("byok:usage:20000:alice")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(count, Some(100));
+    assert_eq!(a.used("alice", 20_000).await.unwrap(), 100);
+}

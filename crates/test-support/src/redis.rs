@@ -4,7 +4,8 @@
 //! It persists as a team's Redis should (`--appendonly yes --appendfsync always`: every write
 //! in the append-only file before Redis answers it), so [`RedisServer::kill`] then
 //! [`RedisServer::start_again`] is a crash and a restart that keeps the data;
-//! [`RedisServer::start_again_empty`] is a Redis that comes back without it.
+//! [`RedisServer::start_again_empty`] is a Redis that comes back without it;
+//! [`RedisServer::freeze`] one that answers nothing while its connections stay open.
 //!
 //! `.ci/run` installs the package. Where `redis-server` cannot be run, [`RedisServer::start`]
 //! fails the test in CI (`CI` set, as CI services set it) and outside CI skips it, saying so in
@@ -73,6 +74,27 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Freezes the server (`SIGSTOP`): its connections stay open and nothing is answered, as
+    /// with a Redis behind a network that drops packets. [`thaw`](Self::thaw) resumes it, and
+    /// it then runs what it was sent meanwhile.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a frozen server (`SIGCONT`).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server runs");
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} failed");
     }
 
     /// Starts it again on the same port, from what it persisted: the data of before the kill.
