@@ -158,6 +158,65 @@ fn answering_as_the_asked_model_changes_only_the_model_at_every_split() {
 }
 
 #[test]
+fn a_kept_response_is_marked_in_place_and_kept_whole_at_every_split() {
+    for name in FIXTURES {
+        let stream = short_instructions(&fixture(name));
+        let passthrough = || {
+            ResponsesPassthrough::new(ToolNameMap::default())
+                .answering_as("gpt-5")
+                .stored(Some("resp_before".into()))
+        };
+        let mut whole_run = passthrough();
+        let whole = run(&mut whole_run, [&stream[..]]).0;
+        let kept = whole_run.take_response().expect("the response is kept");
+        let events = common::events(&whole);
+        let responses: Vec<_> = events.iter().filter_map(|e| e.get("response")).collect();
+        assert_eq!(
+            responses.len(),
+            3,
+            "{name}: created, in_progress, completed"
+        );
+        for response in &responses {
+            assert_eq!(response["store"], true, "{name}");
+            assert_eq!(response["previous_response_id"], "resp_before", "{name}");
+            assert_eq!(response["model"], "gpt-5", "{name}");
+        }
+        assert_eq!(&kept, responses[2], "{name}: kept as served");
+        assert!(
+            kept["output"].as_array().is_some_and(|o| !o.is_empty()),
+            "{name}: the kept output is whole"
+        );
+        if !name.ends_with("-empty-output") {
+            // Byte for byte the recording, the marked fields aside (spliced, not rewritten).
+            let expected = String::from_utf8(stream.clone())
+                .unwrap()
+                .replace(r#""model":"gpt-5-2025-08-07""#, r#""model":"gpt-5""#)
+                .replace(r#""store":false"#, r#""store":true"#)
+                .replace(
+                    r#""previous_response_id":null"#,
+                    r#""previous_response_id":"resp_before""#,
+                );
+            assert!(
+                whole == expected.as_bytes(),
+                "{name}: only the marks changed"
+            );
+        }
+        for at in split_points(&stream, 200) {
+            let mut split = passthrough();
+            assert!(
+                split_at(&mut split, &stream, at) == whole,
+                "{name}: split at {at}"
+            );
+            assert_eq!(
+                split.take_response(),
+                Some(kept.clone()),
+                "{name}: split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_other_translators_do_not_depend_on_splits_either() {
     for name in FIXTURES {
         let stream = short_instructions(&fixture(name));

@@ -1,10 +1,11 @@
 //! Responses SSE -> Responses SSE for a Responses client, with the final event made whole.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::assemble::{OutputAssembler, restore_name};
-use super::wire::{RawEvent, ResponseHead};
+use super::wire::{IncompleteDetails, RawEvent};
 use super::{RATE_LIMITS_EVENT, SseTranslator, StreamState};
 use crate::sse::{SseEvent, SseParser};
 use crate::tool_names::ToolNameMap;
@@ -164,15 +165,76 @@ struct Kept {
     previous_response_id: Option<String>,
 }
 
-/// The lifecycle fields a cut-off event repeats (and the model, where it lies in the event).
+/// The fields of an event's `response` object that byok reads or may change, each as the
+/// JSON text it came as (so that its place in the event is known), and what a cut-off event
+/// repeats. One parse of the object finds them all; everything else in it (the 10-30 KB
+/// `instructions` of every lifecycle event) is skipped without being copied.
 #[derive(Deserialize)]
-struct Head<'a> {
+struct Fields<'a> {
     #[serde(default)]
     id: Value,
-    #[serde(borrow, default)]
-    model: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     created_at: Value,
+    #[serde(borrow, default)]
+    model: Raw<'a>,
+    #[serde(borrow, default)]
+    store: Raw<'a>,
+    #[serde(borrow, default)]
+    previous_response_id: Raw<'a>,
+    #[serde(borrow, default)]
+    output: Raw<'a>,
+    #[serde(borrow, default)]
+    usage: Raw<'a>,
+    #[serde(borrow, default)]
+    incomplete_details: Raw<'a>,
+}
+
+/// A field's JSON text, `null` included (`Option<&RawValue>` would read `null` as absent);
+/// `None` when the field is absent.
+#[derive(Clone, Copy, Default)]
+struct Raw<'a>(Option<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(deserializer).map(|raw| Self(Some(raw)))
+    }
+}
+
+impl<'a> Raw<'a> {
+    fn parse<T: Deserialize<'a>>(self) -> Option<T> {
+        serde_json::from_str(self.0?.get()).ok()
+    }
+}
+
+/// A range of a `response` object's text, and what replaces it.
+type Edit = (std::ops::Range<usize>, Vec<u8>);
+
+/// Where `inner`, a part of `outer`, lies in it.
+fn offset(outer: &[u8], inner: &[u8]) -> Option<usize> {
+    let at = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    (at + inner.len() <= outer.len()).then_some(at)
+}
+
+/// What reporting the model to answer as takes in one event.
+enum ModelEdit {
+    /// Nothing: no model to answer as, or the event names it already.
+    Same,
+    /// The model's text replaced with this.
+    Write(Vec<u8>),
+    /// The event names no model: it must be added.
+    Missing,
+}
+
+/// What a served event's `response` gets changed to.
+struct Marks {
+    /// The model the client asked for ([`ResponsesPassthrough::answering_as`]).
+    model: bool,
+    /// The output to report instead of the upstream's.
+    output: Option<Vec<Value>>,
+    /// `store` and `previous_response_id` as byok serves a response it keeps.
+    stored: bool,
+    /// The changed response is wanted back (to keep it).
+    keep: bool,
 }
 
 impl Pass {
@@ -189,47 +251,46 @@ impl Pass {
         }
         self.output.event(&parsed);
         self.last_sequence = parsed.sequence_number.or(self.last_sequence);
-        // Where this event's `response.model` lies in its data, when it must be rewritten.
-        let other_model = self.learn_head(&parsed, event.data);
+        let response = parsed
+            .response
+            .and_then(|raw| Some((raw, serde_json::from_str::<Fields<'_>>(raw.get()).ok()?)));
+        if let Some((_, fields)) = &response {
+            self.learn_head(fields);
+        }
+        let mut marks = Marks {
+            model: true,
+            output: None,
+            stored: true,
+            keep: false,
+        };
         match &*parsed.kind {
             "response.completed" | "response.incomplete" => {
-                // The terminal event comes once: parsing its response again costs little.
-                let head = parsed
-                    .response
-                    .and_then(|raw| serde_json::from_str::<ResponseHead<'_>>(raw.get()).ok());
-                self.usage = head.as_ref().and_then(|head| head.usage);
+                let fields = response.as_ref().map(|(_, fields)| fields);
+                self.usage = fields.and_then(|f| f.usage.parse());
                 self.state = if parsed.kind == "response.completed" {
                     StreamState::Completed
                 } else {
-                    let reason = head
-                        .as_ref()
-                        .and_then(|head| head.incomplete_details.as_ref())
-                        .and_then(|details| details.reason.as_deref());
+                    let details =
+                        fields.and_then(|f| f.incomplete_details.parse::<IncompleteDetails<'_>>());
+                    let reason = details.as_ref().and_then(|d| d.reason.as_deref());
                     StreamState::Incomplete {
                         reason: reason.unwrap_or("unknown").to_owned(),
                     }
                 };
-                let empty = parsed
-                    .response
-                    .is_some_and(|raw| has_empty_output(raw.get()));
+                let empty = fields.is_some_and(|f| f.output.0.is_none_or(is_empty_array));
                 if empty || !self.names.is_empty() || self.stored.is_some() {
-                    let edited = self.rewrite(event, out, |pass, value| {
-                        if let Some(response) = value.get_mut("response") {
-                            pass.mark_model(response);
-                            if empty || !pass.names.is_empty() {
-                                let output = if empty || !pass.output.is_empty() {
-                                    pass.output.output(&pass.names)
-                                } else {
-                                    restored(response.get("output"), &pass.names)
-                                };
-                                response["output"] = output.into();
-                            }
-                            pass.mark_stored(response);
-                        }
-                    });
+                    if empty || !self.names.is_empty() {
+                        marks.output = Some(if empty || !self.output.is_empty() {
+                            self.output.output(&self.names)
+                        } else {
+                            let upstream = fields.and_then(|f| f.output.parse::<Value>());
+                            restored(upstream.as_ref(), &self.names)
+                        });
+                    }
+                    marks.keep = self.stored.is_some();
+                    let edited = self.mark(event, response.as_ref(), &marks, out);
                     if self.stored.is_some() {
-                        self.response =
-                            edited.and_then(|mut value| value.get_mut("response").map(Value::take));
+                        self.response = edited;
                     }
                     return;
                 }
@@ -237,12 +298,7 @@ impl Pass {
             "response.created" | "response.in_progress" | "response.queued"
                 if self.stored.is_some() =>
             {
-                self.rewrite(event, out, |pass, value| {
-                    if let Some(response) = value.get_mut("response") {
-                        pass.mark_stored(response);
-                        pass.mark_model(response);
-                    }
-                });
+                self.mark(event, response.as_ref(), &marks, out);
                 return;
             }
             "response.failed" | "error" => {
@@ -262,58 +318,129 @@ impl Pass {
             }
             _ => {}
         }
-        match other_model {
-            Some(at) => self.splice_model(event, at, out),
-            None => out.extend_from_slice(event.raw),
+        let other_model = response
+            .as_ref()
+            .is_some_and(|(_, fields)| matches!(self.model_edit(fields), ModelEdit::Write(_)));
+        if other_model {
+            marks.stored = false;
+            self.mark(event, response.as_ref(), &marks, out);
+        } else {
+            out.extend_from_slice(event.raw);
         }
     }
 
-    /// Passes `event` on with the model in `at` (a range of its data) replaced by the one to
-    /// answer as: the bytes around it copied as they are (cheaper than re-serialising an 11 KB
-    /// lifecycle event), or the whole event rewritten when its data is not one line of it.
-    fn splice_model(&self, event: &SseEvent<'_>, at: std::ops::Range<usize>, out: &mut Vec<u8>) {
-        let (raw, data) = (event.raw.as_ptr() as usize, event.data.as_ptr() as usize);
-        let in_raw = data >= raw && data + event.data.len() <= raw + event.raw.len();
-        let Some(model) = self.model.as_deref().filter(|_| in_raw) else {
-            self.rewrite(event, out, |pass, value| {
-                if let Some(response) = value.get_mut("response") {
+    /// Passes `event` on with its `response` changed as `marks` say; the changed response,
+    /// when `marks.keep` asks for it.
+    ///
+    /// The changed fields are spliced in and the bytes around them copied as they are (an
+    /// 11 KB lifecycle event costs a copy, not a parse into a `Value` and a serialisation:
+    /// measured with callgrind, that was 60 % of a kept Responses stream's instructions); the
+    /// whole event is rewritten only when a field to change is missing (a splice cannot add
+    /// it) or the data is not one line of the event.
+    fn mark(
+        &self,
+        event: &SseEvent<'_>,
+        response: Option<&(&RawValue, Fields<'_>)>,
+        marks: &Marks,
+        out: &mut Vec<u8>,
+    ) -> Option<Value> {
+        if let Some((raw, fields)) = response
+            && let Some(at) = offset(event.raw, raw.get().as_bytes())
+            && let Some(mut edits) = self.edits(raw.get(), fields, marks)
+        {
+            let text = raw.get().as_bytes();
+            edits.sort_by_key(|(range, _)| range.start);
+            out.extend_from_slice(&event.raw[..at]);
+            let start = out.len();
+            let mut copied = 0;
+            for (range, with) in edits {
+                out.extend_from_slice(&text[copied..range.start]);
+                out.extend_from_slice(&with);
+                copied = range.end;
+            }
+            out.extend_from_slice(&text[copied..]);
+            let edited = marks
+                .keep
+                .then(|| serde_json::from_slice(&out[start..]).ok())
+                .flatten();
+            out.extend_from_slice(&event.raw[at + text.len()..]);
+            return edited;
+        }
+        self.rewrite(event, out, |pass, value| {
+            if let Some(response) = value.get_mut("response") {
+                if marks.model {
                     pass.mark_model(response);
                 }
-            });
-            return;
-        };
-        let offset = data - raw;
-        out.extend_from_slice(&event.raw[..offset + at.start]);
-        super::chunk::write_str(out, model);
-        out.extend_from_slice(&event.raw[offset + at.end..]);
+                if let Some(output) = &marks.output {
+                    response["output"] = output.clone().into();
+                }
+                if marks.stored {
+                    pass.mark_stored(response);
+                }
+            }
+        })
+        .and_then(|mut value| value.get_mut("response").map(Value::take))
     }
 
-    /// Keeps the first lifecycle event's head (for a cut-off event); where this event's
-    /// `response.model` lies in `data` when it is not the one to answer as.
-    fn learn_head(&mut self, parsed: &RawEvent<'_>, data: &[u8]) -> Option<std::ops::Range<usize>> {
-        if self.head.is_some() && self.model.is_none() {
-            return None;
+    /// The splices `marks` make in `response` (whose fields are `fields`): each range of its
+    /// text and what replaces it. `None` when a field to change is absent.
+    fn edits(&self, response: &str, fields: &Fields<'_>, marks: &Marks) -> Option<Vec<Edit>> {
+        let at = |field: Raw<'_>| {
+            let text = field.0?.get().as_bytes();
+            let start = offset(response.as_bytes(), text)?;
+            Some(start..start + text.len())
+        };
+        let mut edits = Vec::new();
+        if marks.model {
+            match self.model_edit(fields) {
+                ModelEdit::Same => {}
+                ModelEdit::Write(model) => edits.push((at(fields.model)?, model)),
+                ModelEdit::Missing => return None,
+            }
         }
-        let head = parsed
-            .response
-            .and_then(|raw| serde_json::from_str::<Head<'_>>(raw.get()).ok())?;
-        let upstream_model = head.model.map(serde_json::value::RawValue::get);
-        if self.head.is_none() {
-            let model = match (&self.model, upstream_model) {
-                (Some(model), _) => Value::from(model.as_str()),
-                (None, Some(raw)) => serde_json::from_str(raw).unwrap_or_default(),
-                (None, None) => Value::Null,
-            };
-            self.head = Some(json!({"id": head.id, "model": model, "created_at": head.created_at}));
+        if let Some(output) = &marks.output {
+            let mut with = Vec::new();
+            super::chunk::write_json(&mut with, output);
+            edits.push((at(fields.output)?, with));
         }
-        let wanted = self.model.as_deref()?;
-        let raw = upstream_model?;
-        if serde_json::from_str::<&str>(raw).ok() == Some(wanted) {
-            return None;
+        if marks.stored
+            && let Some(kept) = &self.stored
+        {
+            edits.push((at(fields.store)?, b"true".to_vec()));
+            let mut with = Vec::new();
+            super::chunk::write_json(&mut with, &kept.previous_response_id);
+            edits.push((at(fields.previous_response_id)?, with));
         }
-        // `raw` borrows from `data`: its place there is where the model is written.
-        let start = (raw.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
-        (start + raw.len() <= data.len()).then_some(start..start + raw.len())
+        Some(edits)
+    }
+
+    /// What reporting the model to answer as takes.
+    fn model_edit(&self, fields: &Fields<'_>) -> ModelEdit {
+        let Some(wanted) = self.model.as_deref() else {
+            return ModelEdit::Same;
+        };
+        let Some(upstream) = fields.model.0 else {
+            return ModelEdit::Missing;
+        };
+        if serde_json::from_str::<&str>(upstream.get()).ok() == Some(wanted) {
+            return ModelEdit::Same;
+        }
+        let mut with = Vec::new();
+        super::chunk::write_str(&mut with, wanted);
+        ModelEdit::Write(with)
+    }
+
+    /// Keeps the first lifecycle event's head, for a cut-off event.
+    fn learn_head(&mut self, fields: &Fields<'_>) {
+        if self.head.is_some() {
+            return;
+        }
+        let model = match (&self.model, fields.model.0) {
+            (Some(model), _) => Value::from(model.as_str()),
+            (None, Some(raw)) => serde_json::from_str(raw.get()).unwrap_or_default(),
+            (None, None) => Value::Null,
+        };
+        self.head = Some(json!({"id": fields.id, "model": model, "created_at": fields.created_at}));
     }
 
     /// Re-emits an event after `change` edits its JSON; the edited event, if it was JSON.
@@ -375,21 +502,10 @@ fn write_event(out: &mut Vec<u8>, name: Option<&str>, value: &Value) {
     out.extend_from_slice(b"\n\n");
 }
 
-/// Whether a `response` object's `output` is absent or `[]`.
-fn has_empty_output(response: &str) -> bool {
-    #[derive(Deserialize)]
-    struct Output<'a> {
-        #[serde(borrow, default)]
-        output: Option<&'a serde_json::value::RawValue>,
-    }
-    serde_json::from_str::<Output<'_>>(response).is_ok_and(|o| {
-        o.output.is_none_or(|raw| {
-            raw.get()
-                .trim_start_matches('[')
-                .trim_start()
-                .starts_with(']')
-        })
-    })
+/// Whether an `output` is `[]` (or `null`).
+fn is_empty_array(output: &RawValue) -> bool {
+    let output = output.get();
+    output == "null" || output.trim_start_matches('[').trim_start().starts_with(']')
 }
 
 fn restored(output: Option<&Value>, names: &ToolNameMap) -> Vec<Value> {
