@@ -54,7 +54,8 @@ impl CodexBackend {
             )));
         }
         // The tool names are restored by `response_to_chat`, from `options`.
-        let collected = self.collect(response, ResponseCollector::new()).await?;
+        let collector = ResponseCollector::new().without_request_echo();
+        let collected = self.collect(response, collector).await?;
         Ok(ProviderResponse::Complete(response_to_chat(
             &collected, &options,
         )))
@@ -169,7 +170,8 @@ impl CodexBackend {
             )));
         }
         // The tool names are restored by `response_to_message`, from the options.
-        let collected = self.collect(response, ResponseCollector::new()).await?;
+        let collector = ResponseCollector::new().without_request_echo();
+        let collected = self.collect(response, collector).await?;
         Ok(ProviderResponse::Complete(response_to_message(
             &collected,
             &translated.options,
