@@ -12,8 +12,10 @@
 //! their name or the start of their data, without parsing them; only a failure is parsed.
 //!
 //! This is on the hot path of every Codex answer: it scans the bytes up to the first output
-//! event (a few KB, the lifecycle events' `instructions` included) once more.
+//! event (a few KB, the lifecycle events' `instructions` included) once more, and not one
+//! byte further (`SseParser::feed_until`).
 
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,10 +138,8 @@ struct Watch {
 impl Watch {
     fn feed(&mut self, chunk: &[u8], limits: LimitsSink<'_>) -> Verdict {
         let mut verdict = Verdict::Wait;
-        self.parser.feed(chunk, |event| {
-            if !matches!(verdict, Verdict::Wait) {
-                return;
-            }
+        // The first event that decides ends the reading: the rest is not looked at.
+        self.parser.feed_until(chunk, |event| {
             let kind = event
                 .event
                 .map(str::as_bytes)
@@ -163,6 +163,11 @@ impl Watch {
                 None if !event.data.starts_with(b"{") => Verdict::Wait,
                 _ => Verdict::Release,
             };
+            if matches!(verdict, Verdict::Wait) {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
         });
         verdict
     }
