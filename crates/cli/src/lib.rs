@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     init_logging(settings.log_format);
     match &cli.command {
         Command::Serve(_) => {
+            serve::raise_open_file_limit();
             let listener = serve::bind(&settings).await?;
             serve::run(settings, listener, byok_server::shutdown_signal()).await
         }

@@ -43,6 +43,19 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, CliError> {
     })
 }
 
+/// Raises this process's soft limit of open files to its hard limit, as servers do (Go's
+/// runtime does it for every program): a stream holds two descriptors (the client's and the
+/// upstream's), and the usual soft limit of 1,024 would make a few hundred silent connections
+/// starve everyone else until `client_idle_timeout_secs` closes them (57 s measured with 300 of
+/// them and 128 files). The hard limit stays what the system set; where it cannot be raised
+/// byok serves within the old one and says so at debug level.
+pub fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(files) => tracing::debug!(files, "open files allowed"),
+        Err(err) => tracing::debug!(error = %err, "the limit of open files stays as it was"),
+    }
+}
+
 /// Runs `byok serve` on `listener` until `shutdown` completes: says which credentials it uses
 /// and the base URL, serves, and keeps `ratelimits.json` up to date for `byok status`.
 pub async fn run(

@@ -13,7 +13,9 @@ use byok_test_support::upstream::StandIn;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use common::{byok, byok_with_fd_limit, run, serve, serve_logged, serve_with};
+use common::{
+    byok, byok_with_fd_limit, byok_with_soft_fd_limit, run, serve, serve_logged, serve_with,
+};
 
 fn fake_jwt(email: &str, expires_in: i64) -> String {
     let payload = json!({
@@ -401,21 +403,14 @@ async fn a_zero_duration_in_byok_toml_stops_serve_naming_it() {
     );
 }
 
-/// 300 connections that never send a request, against a byok allowed 128 open files: it runs
-/// out of descriptors, says so once per episode, closes the silent connections after
-/// `client_idle_timeout_secs` and answers the next client.
+/// Starts `command` (a `byok serve`), opens 300 connections that never send a request, asks
+/// `/healthz` (waiting at most `wait`) and returns its status and byok's log.
 #[cfg(unix)]
-#[tokio::test]
-async fn idle_connections_beyond_the_file_limit_do_not_stop_byok() {
-    let dirs = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
-    std::fs::write(
-        dirs.path().join("byok/byok.toml"),
-        "client_idle_timeout_secs = 1\n",
-    )
-    .unwrap();
-    let (mut child, base, _, log) =
-        serve_logged(byok_with_fd_limit(&dirs, 128).args(["serve", "--port", "0"])).await;
+async fn health_beside_300_silent_connections(
+    command: &mut tokio::process::Command,
+    wait: std::time::Duration,
+) -> (reqwest::StatusCode, String) {
+    let (mut child, base, _, log) = serve_logged(command.args(["serve", "--port", "0"])).await;
     let addr = base
         .trim_start_matches("http://")
         .trim_end_matches("/v1")
@@ -426,14 +421,59 @@ async fn idle_connections_beyond_the_file_limit_do_not_stop_byok() {
     }
     let health = reqwest::Client::new()
         .get(format!("http://{addr}/healthz"))
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(wait)
         .send()
         .await
         .expect("byok answers while 300 silent connections wait");
-    assert_eq!(health.status(), 200);
     drop(silent);
     child.kill().await.unwrap();
     let log = log.lock().unwrap().clone();
+    (health.status(), log)
+}
+
+/// 300 silent connections against a byok started with a soft limit of 128 open files but a
+/// higher hard limit: `byok serve` raises its soft limit, so it never runs out of descriptors
+/// and answers while the default `client_idle_timeout_secs` (30 s) still holds the silent
+/// ones open (without the raise, the answer came after 57 s).
+#[cfg(unix)]
+#[tokio::test]
+async fn byok_serve_raises_its_soft_limit_of_open_files() {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    assert!(
+        hard >= 512,
+        "this test needs a hard limit of at least 512 open files (`ulimit -Hn` says {hard})"
+    );
+    let dirs = tempfile::tempdir().unwrap();
+    // Well below the 30 s after which byok would close the silent connections: an answer
+    // within it means no client waited for a descriptor to come free.
+    let (status, log) = health_beside_300_silent_connections(
+        &mut byok_with_soft_fd_limit(&dirs, 128),
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!log.contains("cannot accept connections"), "{log}");
+}
+
+/// 300 connections that never send a request, against a byok allowed 128 open files, soft and
+/// hard: it runs out of descriptors, says so once per episode, closes the silent connections
+/// after `client_idle_timeout_secs` and answers the next client.
+#[cfg(unix)]
+#[tokio::test]
+async fn idle_connections_beyond_the_file_limit_do_not_stop_byok() {
+    let dirs = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dirs.path().join("byok")).unwrap();
+    std::fs::write(
+        dirs.path().join("byok/byok.toml"),
+        "client_idle_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let (status, log) = health_beside_300_silent_connections(
+        &mut byok_with_fd_limit(&dirs, 128),
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(status, 200);
     let said = log.matches("cannot accept connections").count();
     // Once per episode (a few, as the silent connections are closed batch by batch), not once
     // per try (ten a second).

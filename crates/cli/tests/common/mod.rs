@@ -28,12 +28,23 @@ pub fn byok(dirs: &TempDir) -> Command {
     command
 }
 
-/// [`byok`], run by `sh` with its limit of open files lowered to `nofile` (`ulimit -n`).
+/// [`byok`], run by `sh` with its limits of open files, soft and hard, lowered to `nofile`
+/// (`ulimit -n`): byok cannot raise them.
 pub fn byok_with_fd_limit(dirs: &TempDir, nofile: u32) -> Command {
+    byok_with_ulimit(dirs, &format!("-n {nofile}"))
+}
+
+/// [`byok`] whose soft limit of open files is `nofile` (`ulimit -Sn`), the hard one left as
+/// it is, as a login shell's default of 1,024 leaves it.
+pub fn byok_with_soft_fd_limit(dirs: &TempDir, nofile: u32) -> Command {
+    byok_with_ulimit(dirs, &format!("-Sn {nofile}"))
+}
+
+fn byok_with_ulimit(dirs: &TempDir, limit: &str) -> Command {
     let mut command = Command::new("sh");
     command
         .arg("-c")
-        .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+        .arg(format!("ulimit {limit} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_byok"));
     test_env(&mut command, dirs);
     command
