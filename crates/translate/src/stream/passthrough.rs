@@ -134,6 +134,9 @@ impl ResponsesPassthrough {
 
 impl SseTranslator for ResponsesPassthrough {
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        // Nearly every byte goes out again: room for them at once, not by doubling (callgrind:
+        // growing the output of the 11 KB events cost ~80k instructions per stream).
+        out.reserve(input.len());
         let pass = &mut self.pass;
         self.parser.feed(input, |event| pass.event(&event, out));
     }
