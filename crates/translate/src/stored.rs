@@ -71,12 +71,24 @@ impl StoredResponse {
     /// The `previous_response_id` of the chain is read from `response` (see
     /// [`served_as_stored`]), so it is written once.
     pub fn new(input: Vec<Value>, response: Value) -> Option<Self> {
-        let id = response.get("id")?.as_str()?.to_owned();
+        Self::of(input, response).ok()
+    }
+
+    /// As [`new`](Self::new), but a `response` without a string `id` is given back, for a
+    /// caller that answers with it either way.
+    pub fn of(input: Vec<Value>, response: Value) -> Result<Self, Value> {
+        let Some(id) = response
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Err(response);
+        };
         let previous_response_id = response
             .get("previous_response_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        Some(Self {
+        Ok(Self {
             id,
             previous_response_id,
             input,

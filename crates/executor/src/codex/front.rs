@@ -98,11 +98,11 @@ impl CodexBackend {
             return Ok(ProviderResponse::Stream(stream));
         }
         let collector = ResponseCollector::with_tool_names(tool_names);
-        let mut collected = self.collect(response, collector).await?;
-        if let Some(keep) = keep {
-            keep.collected(&mut collected).await;
-        }
-        Ok(ProviderResponse::Complete(collected))
+        let collected = self.collect(response, collector).await?;
+        Ok(ProviderResponse::Complete(match keep {
+            Some(keep) => keep.collected(collected).await,
+            None => collected,
+        }))
     }
 
     /// Answers a compact request (`POST /v1/responses/compact`) as the backend compacts now:
