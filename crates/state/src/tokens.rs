@@ -21,6 +21,14 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// How often the lock is asked for again while another instance holds it.
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
+/// Takes the lock for the fencing token `ARGV[1]` for `ARGV[2]` ms: free, or already held by
+/// that token (an earlier try whose answer was lost: Redis frozen or killed after running it),
+/// which is then this holder's. `SET NX` alone would leave such a try holding the lock for
+/// no one until it expires.
+const TAKE: &str = "local held = redis.call('GET', KEYS[1]) \
+    if held == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+    if held then return 0 end \
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1";
 /// Releases the lock only if this holder still holds it (it may have expired and passed on).
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) end return 0";
@@ -302,12 +310,25 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn save(&self, account: &Account) -> Result<(), AuthError> {
-        let mut accounts = self.read().await?;
-        match accounts.iter_mut().find(|a| a.name == account.name) {
-            Some(kept) => kept.token = account.token.clone(),
-            None => accounts.push(account.clone()),
+        let saved = async {
+            let mut accounts = self.read().await?;
+            with(&mut accounts, account);
+            self.write(&accounts).await
         }
-        self.write(&accounts).await
+        .await;
+        let Err(err) = saved else {
+            return Ok(());
+        };
+        // Redis went between the refresh and its write-back: the issuer has rotated the
+        // refresh token, so these tokens are the only good ones. Kept here, they serve this
+        // instance and a later read publishes them (they are newer than Redis's).
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(accounts) = cached.as_mut() else {
+            return Err(err);
+        };
+        with(accounts, account);
+        tracing::warn!(error = %err, "the refreshed tokens could not be written to Redis; kept by this instance until they can be");
+        Ok(())
     }
 
     async fn remove(&self, name: &str) -> Result<bool, AuthError> {
@@ -340,14 +361,17 @@ impl TokenStore for RedisTokenStore {
 
     async fn lock_refresh(&self) -> Result<Option<RefreshLock>, AuthError> {
         let deadline = Instant::now() + LOCK_WAIT;
+        // One fencing token for every try: a try Redis ran but could not answer is ours.
+        let token = uuid::Uuid::new_v4().to_string();
         loop {
-            match self.take_lock().await {
+            match self.take_lock(&token).await {
                 Ok(Some(guard)) => return Ok(Some(RefreshLock::held_by(guard))),
                 // Another instance refreshes: its tokens will be in the store when it is done.
                 Ok(None) => tokio::time::sleep(LOCK_POLL).await,
                 // Redis is gone: wait for it rather than refresh unlocked.
                 Err(e) => {
                     if Instant::now() >= deadline {
+                        self.forget_lock(token);
                         return Err(self.failed(format!(
                             "cannot take the refresh lock ({e}); the refresh waits for Redis"
                         )));
@@ -365,38 +389,61 @@ impl TokenStore for RedisTokenStore {
 }
 
 impl RedisTokenStore {
-    /// One try at the refresh lock (`SET NX PX` with a new fencing token): held, or `None`
+    /// One try at the refresh lock for the fencing token `token` ([`TAKE`]): held, or `None`
     /// while another holds it.
-    async fn take_lock(&self) -> redis::RedisResult<Option<LockGuard>> {
+    async fn take_lock(&self, token: &str) -> redis::RedisResult<Option<LockGuard>> {
         let at = self.lock_at();
-        let token = uuid::Uuid::new_v4().to_string();
         let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(u64::MAX);
-        let answer: Option<String> = self
+        let answer: i64 = self
             .state
             .run(
-                redis::cmd("SET")
+                redis::cmd("EVAL")
+                    .arg(TAKE)
+                    .arg(1)
                     .arg(&at)
-                    .arg(&token)
-                    .arg("NX")
-                    .arg("PX")
+                    .arg(token)
                     .arg(ttl),
             )
             .await?;
-        if answer.is_none() {
+        if answer != 1 {
             return Ok(None);
         }
-        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.to_owned());
         Ok(Some(LockGuard {
             state: self.state.clone(),
             at,
-            token,
+            token: token.to_owned(),
             held: Arc::clone(&self.held),
         }))
     }
 
-    /// [`take_lock`](Self::take_lock), a failure to reach Redis as an error of the store.
+    /// Releases, in the background, a lock that a try with `token` may have taken unanswered
+    /// (sent after it on the same connection, so it runs after it): no instance then waits
+    /// for a lock that no one holds.
+    fn forget_lock(&self, token: String) {
+        let (state, at) = (self.state.clone(), self.lock_at());
+        tokio::spawn(async move {
+            let _: redis::RedisResult<i64> = state
+                .run(redis::cmd("EVAL").arg(RELEASE).arg(1).arg(&at).arg(&token))
+                .await;
+        });
+    }
+
+    /// One try at the refresh lock, a failure to reach Redis as an error of the store.
     async fn try_lock(&self) -> Result<Option<LockGuard>, AuthError> {
-        self.take_lock().await.map_err(|e| self.failed(e))
+        let token = uuid::Uuid::new_v4().to_string();
+        self.take_lock(&token).await.map_err(|e| {
+            self.forget_lock(token);
+            self.failed(e)
+        })
+    }
+}
+
+/// `accounts` with `account`'s tokens: replaced, or added.
+fn with(accounts: &mut Vec<Account>, account: &Account) {
+    match accounts.iter_mut().find(|a| a.name == account.name) {
+        Some(kept) => kept.token = account.token.clone(),
+        None => accounts.push(account.clone()),
     }
 }
 
