@@ -22,10 +22,11 @@ const KEEP_APPLIED_SECS: i64 = 60 * 60;
 /// it is sent: `KEYS[2]` marks the increment applied. An increment whose answer was lost (Redis
 /// killed or frozen after applying it, the command timed out) is sent again, and must not
 /// count twice.
+/// Answers `{1, total}` when this call applied it, `{0, total}` when an earlier one had.
 const ADD_ONCE: &str = "if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then \
     local total = redis.call('INCRBY', KEYS[1], ARGV[1]) \
-    redis.call('EXPIRE', KEYS[1], ARGV[2]) return total end \
-    return tonumber(redis.call('GET', KEYS[1]) or '0')";
+    redis.call('EXPIRE', KEYS[1], ARGV[2]) return {1, total} end \
+    return {0, tonumber(redis.call('GET', KEYS[1]) or '0')}";
 
 /// [`KeyUsageStore`] in Redis: `byok:usage:DAY:KEY` counted with `INCRBY`, each increment
 /// applied once however often it is sent ([`ADD_ONCE`]).
@@ -89,17 +90,26 @@ async fn write_all(
             .arg(KEEP_DAY_SECS)
             .arg(KEEP_APPLIED_SECS);
         loop {
-            match state.run::<u64>(&add).await {
-                Ok(total) => {
+            match state.run::<(u8, u64)>(&add).await {
+                Ok((applied, total)) => {
                     let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
                     let id = (key.clone(), day);
                     if let Some(pending) = counts.pending.get_mut(&id) {
                         *pending = pending.saturating_sub(tokens);
                     }
-                    // `total` already holds these tokens; after Redis lost its data it is less
-                    // than what was known plus them, which still counts.
+                    // `total` holds these tokens, and is Redis's count unless Redis lost its
+                    // data since this instance last saw it (it is then less than what was
+                    // seen, and what was seen plus these tokens counts: a budget is not
+                    // renewed by a crash). What was seen may hold them already (read after
+                    // an earlier, unanswered try applied them): never added twice.
                     let seen = counts.last_known.entry(id).or_default();
-                    *seen = total.max(seen.saturating_add(tokens));
+                    *seen = if total >= *seen {
+                        total
+                    } else if applied == 1 {
+                        seen.saturating_add(tokens)
+                    } else {
+                        *seen
+                    };
                     break;
                 }
                 Err(e) => {
