@@ -29,7 +29,7 @@ const ADD_ONCE: &str = "if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) 
     return {0, tonumber(redis.call('GET', KEYS[1]) or '0')}";
 
 /// [`KeyUsageStore`] in Redis: `byok:usage:DAY:KEY` counted with `INCRBY`, each increment
-/// applied once however often it is sent ([`ADD_ONCE`]).
+/// applied once however often it is sent (the `ADD_ONCE` script in this file).
 ///
 /// [`add`](KeyUsageStore::add) runs where an answer ends and must not wait: the tokens go to a
 /// writer task, which keeps them while Redis is gone and writes them when it is back (nothing
