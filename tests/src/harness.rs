@@ -149,6 +149,17 @@ impl Byok {
             .expect("byok answers")
     }
 
+    /// GETs `path` with a fresh client that sends the client key `key`
+    /// (`Authorization: Bearer KEY`).
+    pub async fn get_as(&self, path: &str, key: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.at(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("byok answers")
+    }
+
     /// POSTs `body` as JSON to `path` with a fresh client, as an SDK would.
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         reqwest::Client::new()

@@ -43,15 +43,6 @@ async fn chat(byok: &Byok, key: Option<&str>, model: &str) -> reqwest::Response 
     request.send().await.expect("byok answers")
 }
 
-async fn get(byok: &Byok, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(byok.at(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("byok answers")
-}
-
 fn sample(text: &str, series: &str) -> Option<u64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
@@ -114,7 +105,8 @@ async fn a_key_over_its_daily_budget_gets_429_until_midnight_utc() {
     assert_eq!(standin.received().len(), spent, "nothing goes upstream");
     // Other keys are not affected.
     assert_eq!(chat(&byok, Some("bob-key"), "gpt-5.5").await.status(), 200);
-    let metrics = get(&byok, "bob-key", "/metrics")
+    let metrics = byok
+        .get_as("/metrics", "bob-key")
         .await
         .text()
         .await
@@ -154,7 +146,8 @@ async fn a_key_is_refused_a_model_it_may_not_use_and_sees_only_its_models() {
     assert_eq!(body["error"]["type"], "permission_error", "{body}");
 
     // The model list shows a key the models it may use.
-    let models: Value = get(&byok, "alice-key", "/v1/models")
+    let models: Value = byok
+        .get_as("/v1/models", "alice-key")
         .await
         .json()
         .await
@@ -167,7 +160,8 @@ async fn a_key_is_refused_a_model_it_may_not_use_and_sees_only_its_models() {
         .collect();
     assert!(ids.contains(&"gpt-5.5"), "{ids:?}");
     assert!(ids.iter().all(|id| id.starts_with("gpt-5.5")), "{ids:?}");
-    let all: Value = get(&byok, "bob-key", "/v1/models")
+    let all: Value = byok
+        .get_as("/v1/models", "bob-key")
         .await
         .json()
         .await
@@ -185,7 +179,8 @@ async fn each_key_s_tokens_show_in_status_metrics_and_byok_status() {
     let now = byok_types::unix_now();
     let midnight = (now / 86_400 + 1) * 86_400;
 
-    let status: Value = get(&byok, "bob-key", "/v1/status")
+    let status: Value = byok
+        .get_as("/v1/status", "bob-key")
         .await
         .json()
         .await
@@ -205,7 +200,8 @@ async fn each_key_s_tokens_show_in_status_metrics_and_byok_status() {
     assert!(key("bob").get("daily_tokens").is_none());
     assert!(!status.to_string().contains("alice-key"));
 
-    let metrics = get(&byok, "alice-key", "/metrics")
+    let metrics = byok
+        .get_as("/metrics", "alice-key")
         .await
         .text()
         .await

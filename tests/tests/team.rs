@@ -25,7 +25,22 @@ async fn instance_for(
     config: &str,
     expires_in: i64,
 ) -> Byok {
-    let home = Byok::home_signed_in(expires_in).await;
+    start_in_team(
+        Byok::home_signed_in(expires_in).await,
+        standin,
+        redis,
+        config,
+    )
+    .await
+}
+
+/// byok with its home `home`, `config` and the team's Redis in byok.toml.
+async fn start_in_team(
+    home: tempfile::TempDir,
+    standin: &StandIn,
+    redis: &RedisServer,
+    config: &str,
+) -> Byok {
     let config = format!(
         "state_url = \"{}\"\nstate_key = \"{STATE_KEY}\"\n{config}",
         redis.url()
@@ -180,23 +195,9 @@ async fn traffic(
     statuses
 }
 
-/// `GET path` with the client key `key`.
-async fn get_with(byok: &Byok, path: &str, key: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(byok.at(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("byok answers")
-}
-
 /// The tokens `/v1/status` says the first client key, `key`, spent today.
 async fn used_today(byok: &Byok, key: &str) -> u64 {
-    let status: Value = get_with(byok, "/v1/status", key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = byok.get_as("/v1/status", key).await.json().await.unwrap();
     status["client_keys"][0]["used_today"].as_u64().unwrap_or(0)
 }
 
@@ -220,7 +221,7 @@ async fn respond(url: String, key: &'static str) -> Value {
 /// `/readyz`'s `shared_state.status` and `/metrics`' `byok_shared_state_up` of `byok`.
 async fn outage_shown(byok: &Byok, key: &str) -> (String, String) {
     let ready: Value = byok.get("/readyz").await.json().await.unwrap();
-    let metrics = get_with(byok, "/metrics", key).await.text().await.unwrap();
+    let metrics = byok.get_as("/metrics", key).await.text().await.unwrap();
     let up = metrics
         .lines()
         .find(|l| l.starts_with("byok_shared_state_up{at=\"redis 127.0.0.1:"))
@@ -339,7 +340,7 @@ async fn outage_mid_run(outage: Outage) {
         .as_str()
         .unwrap()
         .to_owned();
-    let got = get_with(&b, &format!("/v1/responses/{id}"), "alice-key").await;
+    let got = b.get_as(&format!("/v1/responses/{id}"), "alice-key").await;
     assert_eq!(got.status(), 200);
     // Every token counted, those of the outage included, is in Redis once: both instances
     // agree (an increment Redis applied but could not answer as it was killed is sent again,
@@ -445,13 +446,7 @@ async fn an_account_at_its_usage_limit_through_one_instance_rests_for_the_other_
     let two_accounts = async || {
         let home = Byok::home_signed_in(3600).await;
         Byok::sign_in_as(home.path(), "two@example.com", "acc-two", 3600).await;
-        let config = format!(
-            "state_url = \"{}\"\nstate_key = \"{STATE_KEY}\"\n",
-            redis.url()
-        );
-        std::fs::write(home.path().join("byok.toml"), config).unwrap();
-        let settings = Byok::settings_from_file(&home, &standin).unwrap();
-        Byok::start(home, settings).await
+        start_in_team(home, &standin, &redis, "").await
     };
     let a = two_accounts().await;
     let b = two_accounts().await;
@@ -505,18 +500,8 @@ async fn fifty_requests_over_two_instances_with_an_expired_token_refresh_it_once
         return;
     };
     let standin = StandIn::start(Reply::Replay("text")).await;
-    let expired = async || {
-        let home = Byok::home_signed_in(-60).await;
-        let config = format!(
-            "state_url = \"{}\"\nstate_key = \"{STATE_KEY}\"\n",
-            redis.url()
-        );
-        std::fs::write(home.path().join("byok.toml"), config).unwrap();
-        let settings = Byok::settings_from_file(&home, &standin).unwrap();
-        Byok::start(home, settings).await
-    };
-    let a = expired().await;
-    let b = expired().await;
+    let a = instance_for(&standin, &redis, "", -60).await;
+    let b = instance_for(&standin, &redis, "", -60).await;
     let chat = json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]});
     let requests = (0..50).map(|i| {
         let byok = if i % 2 == 0 { &a } else { &b };
