@@ -50,6 +50,14 @@ async fn start_in_team(
     Byok::start(home, settings).await
 }
 
+/// byok signed in to two accounts, `me@example.com` (first in turn) and `two@example.com`
+/// (`acc-two`), in the team of `redis`.
+async fn two_accounts_in_team(standin: &StandIn, redis: &RedisServer) -> Byok {
+    let home = Byok::home_signed_in(3600).await;
+    Byok::sign_in_as(home.path(), "two@example.com", "acc-two", 3600).await;
+    start_in_team(home, standin, redis, "").await
+}
+
 async fn send(byok: &Byok, path: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
     let mut request = reqwest::Client::new().post(byok.at(path)).json(body);
     if let Some(key) = key {
@@ -443,13 +451,8 @@ async fn an_account_at_its_usage_limit_through_one_instance_rests_for_the_other_
         otherwise: "text",
     })
     .await;
-    let two_accounts = async || {
-        let home = Byok::home_signed_in(3600).await;
-        Byok::sign_in_as(home.path(), "two@example.com", "acc-two", 3600).await;
-        start_in_team(home, &standin, &redis, "").await
-    };
-    let a = two_accounts().await;
-    let b = two_accounts().await;
+    let a = two_accounts_in_team(&standin, &redis).await;
+    let b = two_accounts_in_team(&standin, &redis).await;
     let chat = json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]});
     let account_of = |r: &byok_test_support::Received| {
         r.header("chatgpt-account-id")
@@ -531,4 +534,47 @@ async fn fifty_requests_over_two_instances_with_an_expired_token_refresh_it_once
             "plain text in Redis"
         );
     }
+}
+
+#[tokio::test]
+async fn turn_two_through_the_other_instance_goes_to_the_account_that_served_turn_one() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let a = two_accounts_in_team(&standin, &redis).await;
+    let b = two_accounts_in_team(&standin, &redis).await;
+    let chat = |messages: Value| json!({"model": "gpt-5.5", "messages": messages});
+    let ask = async |byok: &Byok, body: &Value| {
+        let response = send(byok, "/v1/chat/completions", None, body).await;
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.unwrap();
+        let received = standin.received();
+        let last = received.last().unwrap();
+        let account = last.header("chatgpt-account-id").unwrap().to_owned();
+        let token = last.header("authorization").unwrap().to_owned();
+        (answer, account, token)
+    };
+
+    // Another conversation on B first: B's own next turn is the other account (without the
+    // team's affinity, turn 2 below would go there).
+    let (_, warm_up, _) = ask(&b, &chat(json!([{"role": "user", "content": "elsewhere"}]))).await;
+    let turn1 = json!([{"role": "user", "content": "Tell me a story"}]);
+    let (answer, first, first_token) = ask(&a, &chat(turn1.clone())).await;
+    assert_eq!(
+        first, warm_up,
+        "each instance's first turn is the first account"
+    );
+
+    let mut turn2 = turn1.as_array().unwrap().clone();
+    turn2.push(json!({"role": "assistant", "content": answer["choices"][0]["message"]["content"]}));
+    turn2.push(json!({"role": "user", "content": "Go on"}));
+    let (_, second, second_token) = ask(&b, &chat(Value::Array(turn2.clone()))).await;
+    assert_eq!(second, first, "turn 2 on B went to turn 1's account");
+    assert_eq!(second_token, first_token);
+    // And turn 3, back on A, stays there too.
+    turn2.push(json!({"role": "assistant", "content": "..."}));
+    turn2.push(json!({"role": "user", "content": "The end?"}));
+    let (_, third, _) = ask(&a, &chat(Value::Array(turn2))).await;
+    assert_eq!(third, first);
 }

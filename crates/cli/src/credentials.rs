@@ -183,6 +183,10 @@ impl Credentials {
                 Arc::new(byok_state::RedisRests::new(state.clone()))
                     as Arc<dyn byok_types::SharedRests>
             }))
+            .maybe_shared_affinity(shared.map(|state| {
+                Arc::new(byok_state::RedisAffinity::new(state.clone()))
+                    as Arc<dyn byok_types::SharedAffinity>
+            }))
             .claude_models(settings.anthropic.clone())
             .models_cache(settings.home.join(byok_executor::models::MODELS_CACHE_FILE))
             .build())

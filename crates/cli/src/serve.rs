@@ -88,8 +88,8 @@ pub async fn run(
     announce(&credentials, &executor, addr, &settings);
     if shared.is_some() {
         eprintln!(
-            "byok: sharing accounts, refreshes, stored responses, client keys' usage and account \
-             rests through Redis ({})",
+            "byok: sharing accounts, refreshes, stored responses, client keys' usage, account \
+             rests and conversations' accounts through Redis ({})",
             crate::shared::describe(&settings)
         );
     }

@@ -9,7 +9,7 @@ use byok_store::ResponseStore;
 use byok_translate::{ClaudeModels, Preset, ReasoningMode, estimate_input_tokens};
 use byok_types::{
     ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
-    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedRests,
+    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedAffinity, SharedRests,
 };
 use serde_json::Value;
 
@@ -149,6 +149,11 @@ impl CodexExecutor {
         /// none: this executor's pool alone knows them.
         #[builder(into)]
         shared_rests: Option<Arc<dyn SharedRests>>,
+        /// Where the account that served each conversation last is shared with a team's other
+        /// instances, so that turn 2 through another instance goes to the account whose prompt
+        /// cache holds turn 1; none: this executor's memory alone knows it.
+        #[builder(into)]
+        shared_affinity: Option<Arc<dyn SharedAffinity>>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
@@ -185,6 +190,7 @@ impl CodexExecutor {
                 catalog: Arc::clone(&models),
                 models_cache,
                 shared_rests,
+                shared_affinity,
             }))
         };
         Self {

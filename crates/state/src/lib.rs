@@ -6,6 +6,7 @@
 //! only their traits (`ResponseStore`, `KeyUsageStore`), and one byok without Redis does not
 //! build a line of this into its behaviour. The binary wires it in when `state_url` is set.
 
+mod affinity;
 mod error;
 mod responses;
 mod rests;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use byok_types::Secret;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub use affinity::RedisAffinity;
 pub use error::StateError;
 pub use responses::RedisResponseStore;
 pub use rests::RedisRests;

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use byok_auth::{Account, TokenStore};
 use byok_state::{
-    RedisKeyUsage, RedisResponseStore, RedisRests, RedisState, RedisTokenStore, StateError,
+    RedisAffinity, RedisKeyUsage, RedisResponseStore, RedisRests, RedisState, RedisTokenStore,
+    StateError,
 };
 use byok_store::{ResponseStore, StoreError};
 use byok_test_support::eventually;
 use byok_test_support::redis::RedisServer;
 use byok_translate::StoredResponse;
-use byok_types::{ClientId, KeyUsageStore, OAuthToken, Secret, SharedRests};
+use byok_types::{ClientId, KeyUsageStore, OAuthToken, Secret, SharedAffinity, SharedRests};
 use serde_json::json;
 
 const KEY: &str = "a-test-state-key-of-some-length";
@@ -170,6 +171,49 @@ async fn a_rest_told_by_one_instance_is_read_by_another_until_it_is_over() {
     drop(server);
     a.rest("two@example.com", 2_000).await;
     assert!(b.resting(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_conversation_s_account_told_by_one_instance_is_read_by_another_sealed_until_it_expires()
+{
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisAffinity::new(connect(&server, KEY).await);
+    let b = RedisAffinity::new(connect(&server, KEY).await);
+    let conversation = "9f".repeat(32);
+    assert_eq!(b.last_served(&conversation).await, None);
+    a.served(&conversation, "one@example.com", 1).await;
+    assert_eq!(
+        b.last_served(&conversation).await.as_deref(),
+        Some("one@example.com")
+    );
+    a.served(&conversation, "two@example.com", 1).await;
+    assert_eq!(
+        b.last_served(&conversation).await.as_deref(),
+        Some("two@example.com")
+    );
+    // Sealed in Redis: the account name is not readable there, nor opens under another key.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let sealed: Vec<u8> = redis::cmd("GET")
+        .arg(format!("byok:affinity:{conversation}"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(!sealed.windows(11).any(|w| w == b"example.com"));
+    let other = RedisAffinity::new(connect(&server, "another-key-of-some-length").await);
+    assert_eq!(other.last_served(&conversation).await, None);
+    // Gone when its time to live is over.
+    eventually("the entry expired", async || {
+        b.last_served(&conversation).await.is_none()
+    })
+    .await;
+    // Redis gone: nothing known, nothing fails.
+    a.served(&conversation, "one@example.com", 60).await;
+    drop(server);
+    assert_eq!(b.last_served(&conversation).await, None);
+    a.served(&conversation, "two@example.com", 60).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! What a team of instances shares beyond its stores: account rests (an account that hit its
-//! usage limit through one byok rests for all of them at once), and whether the shared state
-//! can be reached.
+//! usage limit through one byok rests for all of them at once), which account served each
+//! conversation last, and whether the shared state can be reached.
 
 /// Where the usage-limit rests of the signed-in accounts are told to and read from the other
 /// instances of a team (in Redis). One byok alone needs none: its account pool keeps its own.
@@ -14,6 +14,23 @@ pub trait SharedRests: Send + Sync + std::fmt::Debug {
 
     /// The rests still in force at `now` (Unix seconds): account name, until when.
     async fn resting(&self, now: i64) -> Vec<(String, i64)>;
+}
+
+/// Which account served each conversation last, told to and read from a team's other instances
+/// (in Redis): the backend's prompt cache is per account, so turn 2 answered through another
+/// instance goes to the account that has turn 1 cached. One byok alone needs none: its
+/// executor remembers in memory.
+///
+/// A conversation is named by a digest (hex), never by its content. Neither method may fail the
+/// request: an implementation that cannot reach its store answers `None` / logs, and the
+/// instance goes on with what it remembers itself.
+#[async_trait::async_trait]
+pub trait SharedAffinity: Send + Sync + std::fmt::Debug {
+    /// The account that served `conversation` last, if one did within its time to live.
+    async fn last_served(&self, conversation: &str) -> Option<String>;
+
+    /// Tells the others that `account` served `conversation`, kept `ttl_secs` from now.
+    async fn served(&self, conversation: &str, account: &str, ttl_secs: u64);
 }
 
 /// Whether the state a team of instances shares can be reached now, for `/readyz` and

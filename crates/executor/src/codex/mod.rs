@@ -62,6 +62,9 @@ pub(crate) struct CodexBackend {
     catalogs: Option<Arc<Catalogs>>,
     /// The rests a team's other instances announced, and where this one announces its own.
     shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
+    /// Which account served each conversation last, as a team's instances agree on it; none:
+    /// `sessions` alone remembers.
+    shared_affinity: Option<Arc<dyn byok_types::SharedAffinity>>,
 }
 
 /// What a [`CodexBackend`] is built from.
@@ -74,6 +77,7 @@ pub(crate) struct Parts {
     pub(crate) catalog: Arc<ModelCatalog>,
     pub(crate) models_cache: Option<std::path::PathBuf>,
     pub(crate) shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
+    pub(crate) shared_affinity: Option<Arc<dyn byok_types::SharedAffinity>>,
 }
 
 impl CodexBackend {
@@ -108,6 +112,7 @@ impl CodexBackend {
             catalog: parts.catalog,
             catalogs,
             shared_rests: parts.shared_rests,
+            shared_affinity: parts.shared_affinity,
         }
     }
 
@@ -219,7 +224,14 @@ impl CodexBackend {
         if !serving.is_empty() {
             order = serving;
         }
-        self.sessions.prefer(conversation, &mut order, now);
+        self.sessions
+            .prefer(
+                conversation,
+                &mut order,
+                self.shared_affinity.as_deref(),
+                now,
+            )
+            .await;
         let mut last_limit = None;
         let mut last_refused = None;
         for account in order {
@@ -252,7 +264,12 @@ impl CodexBackend {
                 Err(err) => return Err(self.model_error(err, &account, model).await),
                 Ok(response) => {
                     conversation.served_as(&account);
-                    self.sessions.served(conversation, &account, unix_now());
+                    self.sessions.served(
+                        conversation,
+                        &account,
+                        self.shared_affinity.as_ref(),
+                        unix_now(),
+                    );
                     return Ok(response);
                 }
             }

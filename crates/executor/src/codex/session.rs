@@ -30,10 +30,11 @@
 //!    unless the client sent its own.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use byok_auth::CodexIdentity;
-use byok_types::{ClientId, RequestContext, ServedBy};
+use byok_types::{ClientId, RequestContext, ServedBy, SharedAffinity};
 use hyper::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -159,6 +160,18 @@ impl Conversation {
     /// The affinity key: which account served this conversation last.
     fn affinity(&self) -> u64 {
         first_u64(&self.key)
+    }
+
+    /// The conversation's name in a team's shared affinity (hex): a digest of the key, so
+    /// that what the shared state holds cannot derive the session ids sent upstream.
+    fn shared_name(&self) -> String {
+        digest_of(&self.key, "shared-affinity", &[]).iter().fold(
+            String::with_capacity(64),
+            |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            },
+        )
     }
 
     /// `body` as `account` sends it: `prompt_cache_key` and `client_metadata` filled in where
@@ -338,15 +351,68 @@ fn uuid_v7_shaped(digest: &[u8; 32]) -> String {
 /// states the backend handed out. Bounded: see [`Recent`].
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
-    affinity: Recent<String>,
+    affinity: Recent<Served>,
     turn_states: Recent<String>,
 }
+
+/// Which account served a conversation last, as this instance knows it.
+#[derive(Clone, Debug)]
+struct Served {
+    account: String,
+    /// When this instance last told it to, or read it from, the team's shared affinity (Unix
+    /// seconds); without one, when it served.
+    confirmed: i64,
+}
+
+/// How long an account this instance told to, or read from, the team's shared affinity is
+/// taken as the team's without asking again, in seconds (and how often an active
+/// conversation's shared entry is renewed).
+///
+/// Why a request need not ask: every instance prefers the shared account, so another one
+/// moves a conversation elsewhere only when that account cannot serve it there: it rests
+/// (rests are shared, so it rests here too and is not in this request's order: then Redis
+/// is asked), its sign-in was refused (the team's tokens are shared too), or its catalog lacks
+/// the model. What is left (a refusal seen by one instance only) is at most this long
+/// unseen, and costs one prompt-cache miss, never a failed request.
+const CONFIRMED_FOR_SECS: i64 = 60;
 
 impl Sessions {
     /// Moves the account that served `conversation` last to the front of `order`, if it is
     /// there (it is not when it rests or was signed out): rule 4.
-    pub(crate) fn prefer(&self, conversation: &Conversation, order: &mut [String], now: i64) {
-        let Some(account) = self.affinity.get(conversation.affinity(), now) else {
+    ///
+    /// With a team's `shared` affinity, the account is the one the team's instances agreed
+    /// on: asked for (one round trip) unless this instance confirmed it within
+    /// [`CONFIRMED_FOR_SECS`] and it may serve now. Without an answer (Redis down, nothing
+    /// kept), this instance's own memory decides.
+    pub(crate) async fn prefer(
+        &self,
+        conversation: &Conversation,
+        order: &mut [String],
+        shared: Option<&dyn SharedAffinity>,
+        now: i64,
+    ) {
+        let key = conversation.affinity();
+        let known = self.affinity.get(key, now);
+        let agreed = |known: &Served| {
+            now - known.confirmed < CONFIRMED_FOR_SECS && order.contains(&known.account)
+        };
+        let account = match shared {
+            Some(shared) if !known.as_ref().is_some_and(agreed) => {
+                match shared.last_served(&conversation.shared_name()).await {
+                    Some(account) => {
+                        let served = Served {
+                            account: account.clone(),
+                            confirmed: now,
+                        };
+                        self.affinity.put(key, served, now);
+                        Some(account)
+                    }
+                    None => known.map(|k| k.account),
+                }
+            }
+            _ => known.map(|k| k.account),
+        };
+        let Some(account) = account else {
             return;
         };
         if let Some(at) = order.iter().position(|a| *a == account) {
@@ -354,10 +420,44 @@ impl Sessions {
         }
     }
 
-    /// Remembers that `account` served `conversation`.
-    pub(crate) fn served(&self, conversation: &Conversation, account: &str, now: i64) {
-        self.affinity
-            .put(conversation.affinity(), account.to_owned(), now);
+    /// Remembers that `account` served `conversation`, and tells a team's `shared` affinity
+    /// when it did not know it already (another account, or confirmed longer than
+    /// [`CONFIRMED_FOR_SECS`] ago). Told in the background: the answer does not wait for it.
+    pub(crate) fn served(
+        &self,
+        conversation: &Conversation,
+        account: &str,
+        shared: Option<&Arc<dyn SharedAffinity>>,
+        now: i64,
+    ) {
+        let key = conversation.affinity();
+        let known = self.affinity.get(key, now);
+        let tell = shared.filter(|_| {
+            known
+                .as_ref()
+                .is_none_or(|k| k.account != account || now - k.confirmed >= CONFIRMED_FOR_SECS)
+        });
+        let confirmed = match (&tell, known) {
+            (None, Some(known)) if shared.is_some() => known.confirmed,
+            _ => now,
+        };
+        let served = Served {
+            account: account.to_owned(),
+            confirmed,
+        };
+        self.affinity.put(key, served, now);
+        if let Some(shared) = tell {
+            let (shared, name, account) = (
+                Arc::clone(shared),
+                conversation.shared_name(),
+                account.to_owned(),
+            );
+            tokio::spawn(async move {
+                shared
+                    .served(&name, &account, RECENT_TTL_SECS.unsigned_abs())
+                    .await;
+            });
+        }
     }
 
     /// Keeps the turn state the backend answered `session` with, if it sent one, to echo
@@ -583,20 +683,20 @@ mod tests {
         assert_eq!(plain, body(&[user("Hi")]));
     }
 
-    #[test]
-    fn the_account_that_served_comes_first_and_the_turn_state_is_echoed() {
+    #[tokio::test]
+    async fn the_account_that_served_comes_first_and_the_turn_state_is_echoed() {
         let sessions = Sessions::default();
         let conversation = Conversation::of(&ctx(&[]), &body(&[user("Hi")]), None);
         let mut order = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
-        sessions.prefer(&conversation, &mut order, 0);
+        sessions.prefer(&conversation, &mut order, None, 0).await;
         assert_eq!(order, ["a", "b", "c"]);
         let sent = conversation.session("c", &sessions, 0);
         assert!(!sent.headers.iter().any(|(n, _)| n == TURN_STATE));
         let state = HeaderValue::from_static("ts-1");
         sessions.keep_turn_state(&sent, Some(&state), 0);
-        sessions.served(&conversation, "c", 0);
+        sessions.served(&conversation, "c", None, 0);
 
-        sessions.prefer(&conversation, &mut order, 10);
+        sessions.prefer(&conversation, &mut order, None, 10).await;
         assert_eq!(order, ["c", "a", "b"]);
         let again = conversation.session("c", &sessions, 10);
         let echoed = again.headers.iter().find(|(n, _)| n == TURN_STATE);
@@ -607,6 +707,77 @@ mod tests {
         // Gone after an hour unused.
         let late = conversation.session("c", &sessions, 10 + RECENT_TTL_SECS + 1);
         assert!(!late.headers.iter().any(|(n, _)| n == TURN_STATE));
+    }
+
+    /// A team's shared affinity in memory, counting how often it is asked and told.
+    #[derive(Debug, Default)]
+    struct Shared {
+        kept: Mutex<HashMap<String, String>>,
+        asked: std::sync::atomic::AtomicUsize,
+        told: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl SharedAffinity for Shared {
+        async fn last_served(&self, conversation: &str) -> Option<String> {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.kept.lock().unwrap().get(conversation).cloned()
+        }
+
+        async fn served(&self, conversation: &str, account: &str, _ttl_secs: u64) {
+            self.told.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.kept
+                .lock()
+                .unwrap()
+                .insert(conversation.to_owned(), account.to_owned());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_team_s_account_is_asked_for_only_when_this_instance_does_not_know_it_fresh() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let shared = Arc::new(Shared::default());
+        let as_dyn: Arc<dyn SharedAffinity> = shared.clone();
+        let (a, b) = (Sessions::default(), Sessions::default());
+        let conversation = Conversation::of(&ctx(&[]), &body(&[user("Hi")]), None);
+        let order = || vec!["x".to_owned(), "y".to_owned()];
+
+        // Turn 1 on A: nothing known anywhere; x serves and the team is told.
+        let mut first = order();
+        a.prefer(&conversation, &mut first, Some(&*as_dyn), 0).await;
+        a.served(&conversation, "x", Some(&as_dyn), 0);
+        tokio::task::yield_now().await;
+        assert_eq!(shared.told.load(SeqCst), 1);
+        // Turn 2 on B, whose own turn is y: the team's x comes first.
+        let mut second = vec!["y".to_owned(), "x".to_owned()];
+        b.prefer(&conversation, &mut second, Some(&*as_dyn), 5)
+            .await;
+        assert_eq!(second, ["x", "y"]);
+        assert_eq!(shared.asked.load(SeqCst), 2);
+        // B serving with x tells nothing new; its next turns ask nothing.
+        b.served(&conversation, "x", Some(&as_dyn), 5);
+        let mut third = vec!["y".to_owned(), "x".to_owned()];
+        b.prefer(&conversation, &mut third, Some(&*as_dyn), 30)
+            .await;
+        assert_eq!(third, ["x", "y"]);
+        tokio::task::yield_now().await;
+        assert_eq!(
+            (shared.asked.load(SeqCst), shared.told.load(SeqCst)),
+            (2, 1)
+        );
+        // x resting (not in the order): the team is asked what serves now.
+        b.prefer(&conversation, &mut ["y".to_owned()], Some(&*as_dyn), 31)
+            .await;
+        assert_eq!(shared.asked.load(SeqCst), 3);
+        // Confirmed a minute ago or longer: asked again.
+        b.prefer(
+            &conversation,
+            &mut order(),
+            Some(&*as_dyn),
+            31 + CONFIRMED_FOR_SECS,
+        )
+        .await;
+        assert_eq!(shared.asked.load(SeqCst), 4);
     }
 
     #[test]

@@ -1,0 +1,61 @@
+//! Conversation-to-account affinity shared: turn 2 through another instance goes to the
+//! account whose prompt cache holds turn 1.
+
+use byok_types::SharedAffinity;
+
+use crate::RedisState;
+
+/// [`SharedAffinity`] in Redis: one key per conversation, `byok:affinity:DIGEST` -> the account
+/// that served it last (sealed: account names are people's emails), expiring as the
+/// executor's memory of it does (an hour after its last turn). The digest is the executor's
+/// (`crates/executor/src/codex/session.rs`), never content.
+///
+/// While Redis is known to be unreachable (`RedisState::is_up`, pinged every second) it is
+/// neither asked nor told: a request does not wait a command's timeout for a preference, and
+/// the instance's own memory decides.
+#[derive(Clone, Debug)]
+pub struct RedisAffinity {
+    state: RedisState,
+}
+
+impl RedisAffinity {
+    /// Affinity shared in `state`.
+    pub fn new(state: RedisState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl SharedAffinity for RedisAffinity {
+    async fn last_served(&self, conversation: &str) -> Option<String> {
+        if !self.state.is_up() {
+            return None;
+        }
+        let at = self.state.key(&["affinity", conversation]);
+        let sealed: redis::RedisResult<Option<Vec<u8>>> =
+            self.state.run(redis::cmd("GET").arg(&at)).await;
+        let plain = self.state.seal.open(&at, &sealed.ok()??).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    async fn served(&self, conversation: &str, account: &str, ttl_secs: u64) {
+        if !self.state.is_up() {
+            return;
+        }
+        let at = self.state.key(&["affinity", conversation]);
+        let sealed = self.state.seal.seal(&at, account.as_bytes());
+        let told: redis::RedisResult<()> = self
+            .state
+            .run(
+                redis::cmd("SET")
+                    .arg(&at)
+                    .arg(sealed)
+                    .arg("EX")
+                    .arg(ttl_secs.max(1)),
+            )
+            .await;
+        if let Err(e) = told {
+            tracing::debug!(error = %e, "cannot tell the other instances which account serves a conversation");
+        }
+    }
+}
