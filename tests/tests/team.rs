@@ -578,3 +578,48 @@ async fn turn_two_through_the_other_instance_goes_to_the_account_that_served_tur
     let (_, third, _) = ask(&a, &chat(Value::Array(turn2))).await;
     assert_eq!(third, first);
 }
+
+#[tokio::test]
+async fn the_rate_limit_figures_learnt_through_one_instance_show_on_the_other() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let a = instance(&standin, &redis, "").await;
+    let b = instance(&standin, &redis, "").await;
+    let recorded: f64 = fixtures::recorded_headers("text")
+        .into_iter()
+        .find(|(name, _)| name == "x-codex-primary-used-percent")
+        .and_then(|(_, value)| value.parse().ok())
+        .expect("the recording has the header");
+    let chat = json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]});
+    let response = send(&a, "/v1/chat/completions", None, &chat).await;
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap();
+    assert_eq!(standin.received().len(), 1);
+
+    // B sent nothing upstream, and shows what A's answer said: in /v1/status and /metrics.
+    let primary_on_b = async || {
+        let status: Value = b.get("/v1/status").await.json().await.unwrap();
+        status["accounts"][0]["rate_limits"][0]["primary"].clone()
+    };
+    eventually("A's figures on B", async || {
+        primary_on_b().await["used_percent"].as_f64() == Some(recorded)
+    })
+    .await;
+    let primary = primary_on_b().await;
+    assert_eq!(primary["window_minutes"], 299);
+    assert!(primary["resets_at"].as_i64().unwrap() > byok_types::unix_now());
+    let metrics = b.get("/metrics").await.text().await.unwrap();
+    let gauge = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("byok_ratelimit_used_percent{")
+                && l.contains("me@example.com")
+                && l.contains("codex:primary")
+        })
+        .unwrap_or_else(|| panic!("no gauge on B:\n{metrics}"));
+    let value: Option<f64> = gauge.rsplit(' ').next().and_then(|v| v.parse().ok());
+    assert_eq!(value, Some(recorded), "{gauge}");
+    assert_eq!(standin.received().len(), 1, "B asked nothing upstream");
+}

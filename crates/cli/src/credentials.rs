@@ -187,6 +187,10 @@ impl Credentials {
                 Arc::new(byok_state::RedisAffinity::new(state.clone()))
                     as Arc<dyn byok_types::SharedAffinity>
             }))
+            .maybe_shared_ratelimits(shared.map(|state| {
+                Arc::new(byok_state::RedisRateLimits::new(state.clone()))
+                    as Arc<dyn byok_types::SharedRateLimits>
+            }))
             .claude_models(settings.anthropic.clone())
             .models_cache(settings.home.join(byok_executor::models::MODELS_CACHE_FILE))
             .build())

@@ -89,7 +89,7 @@ pub async fn run(
     if shared.is_some() {
         eprintln!(
             "byok: sharing accounts, refreshes, stored responses, client keys' usage, account \
-             rests and conversations' accounts through Redis ({})",
+             rests, conversations' accounts and rate-limit figures through Redis ({})",
             crate::shared::describe(&settings)
         );
     }
@@ -99,6 +99,13 @@ pub async fn run(
         Arc::clone(&ratelimits),
     ));
     let executor = Arc::new(executor);
+    let publisher = shared.is_some().then(|| {
+        tokio::spawn(publish_ratelimits_on_change(
+            settings.ratelimit_save_delay,
+            Arc::clone(&ratelimits),
+            Arc::clone(&executor),
+        ))
+    });
     // The model catalog of every account whose kept copy is not fresh, asked at start as the
     // official client does, in the background: serving starts at once, on the kept or bundled
     // catalog until the answers come.
@@ -128,6 +135,9 @@ pub async fn run(
     let served = byok_server::serve(listener, config, executor, shutdown).await;
     saver.abort();
     catalogs.abort();
+    if let Some(publisher) = publisher {
+        publisher.abort();
+    }
     if let Some(watch) = watch {
         watch.abort();
     }
@@ -174,6 +184,22 @@ fn announce(
         "byok: serving the OpenAI API at http://{host}:{}/v1 (Ctrl-C stops it)",
         addr.port()
     );
+}
+
+/// Tells the team's other instances the figures soon after they change, as
+/// [`save_ratelimits_on_change`] saves them: at most one Redis write per `delay`, off the
+/// requests' way.
+async fn publish_ratelimits_on_change(
+    delay: std::time::Duration,
+    store: Arc<RateLimitStore>,
+    executor: Arc<byok_executor::CodexExecutor>,
+) {
+    let mut changes = store.changes();
+    while changes.changed().await.is_ok() {
+        tokio::time::sleep(delay).await;
+        changes.mark_unchanged();
+        executor.publish_ratelimits().await;
+    }
 }
 
 /// Saves the figures soon after they change, so `byok status` shows them right after a request:

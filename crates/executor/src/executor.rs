@@ -9,7 +9,8 @@ use byok_store::ResponseStore;
 use byok_translate::{ClaudeModels, Preset, ReasoningMode, estimate_input_tokens};
 use byok_types::{
     ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
-    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedAffinity, SharedRests,
+    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedAffinity,
+    SharedRateLimits, SharedRests,
 };
 use serde_json::Value;
 
@@ -154,6 +155,12 @@ impl CodexExecutor {
         /// cache holds turn 1; none: this executor's memory alone knows it.
         #[builder(into)]
         shared_affinity: Option<Arc<dyn SharedAffinity>>,
+        /// Where the accounts' latest rate-limit figures are shared with a team's other
+        /// instances: [`status`](Self::status) shows the newest any instance saw, and
+        /// [`publish_ratelimits`](Self::publish_ratelimits) tells them what this one saw;
+        /// none: the figures of `ratelimit` alone.
+        #[builder(into)]
+        shared_ratelimits: Option<Arc<dyn SharedRateLimits>>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
@@ -191,6 +198,7 @@ impl CodexExecutor {
                 models_cache,
                 shared_rests,
                 shared_affinity,
+                shared_ratelimits,
             }))
         };
         Self {
@@ -250,6 +258,15 @@ impl CodexExecutor {
                 .into_iter()
                 .map(|(account, answer)| ModelsAnswer { account, answer })
                 .collect()),
+        }
+    }
+
+    /// Tells a team's other instances (`shared_ratelimits`) the rate-limit figures this one
+    /// saw and they do not hold yet; call it soon after the figures change
+    /// ([`RateLimitStore::changes`]). Without a team, or in API-key mode: nothing.
+    pub async fn publish_ratelimits(&self) {
+        if let Upstream::Codex(codex) = &self.upstream {
+            codex.publish_ratelimits().await;
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod affinity;
 mod error;
+mod ratelimits;
 mod responses;
 mod rests;
 mod seal;
@@ -23,6 +24,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use affinity::RedisAffinity;
 pub use error::StateError;
+pub use ratelimits::RedisRateLimits;
 pub use responses::RedisResponseStore;
 pub use rests::RedisRests;
 pub use tokens::RedisTokenStore;

@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use byok_auth::{Account, TokenStore};
 use byok_state::{
-    RedisAffinity, RedisKeyUsage, RedisResponseStore, RedisRests, RedisState, RedisTokenStore,
-    StateError,
+    RedisAffinity, RedisKeyUsage, RedisRateLimits, RedisResponseStore, RedisRests, RedisState,
+    RedisTokenStore, StateError,
 };
 use byok_store::{ResponseStore, StoreError};
 use byok_test_support::eventually;
 use byok_test_support::redis::RedisServer;
 use byok_translate::StoredResponse;
-use byok_types::{ClientId, KeyUsageStore, OAuthToken, Secret, SharedAffinity, SharedRests};
+use byok_types::{
+    ClientId, KeyUsageStore, OAuthToken, ProviderId, RateLimitSnapshot, Secret, SharedAffinity,
+    SharedRateLimits, SharedRests,
+};
 use serde_json::json;
 
 const KEY: &str = "a-test-state-key-of-some-length";
@@ -214,6 +217,57 @@ async fn a_conversation_s_account_told_by_one_instance_is_read_by_another_sealed
     drop(server);
     assert_eq!(b.last_served(&conversation).await, None);
     a.served(&conversation, "two@example.com", 60).await;
+}
+
+fn figures(percent: &str, captured_at: i64) -> RateLimitSnapshot {
+    let mut snapshot = RateLimitSnapshot {
+        captured_at,
+        ..RateLimitSnapshot::default()
+    };
+    snapshot
+        .headers
+        .insert("x-codex-primary-used-percent".into(), percent.into());
+    snapshot
+}
+
+#[tokio::test]
+async fn rate_limit_figures_told_by_one_instance_are_read_by_another_the_newest_kept() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisRateLimits::new(connect(&server, KEY).await);
+    let b = RedisRateLimits::new(connect(&server, KEY).await);
+    let one = |percent, at| {
+        vec![(
+            ProviderId::Codex,
+            "one@example.com".to_owned(),
+            figures(percent, at),
+        )]
+    };
+    assert!(b.latest().await.is_empty());
+    a.publish(&one("42", 100)).await;
+    assert_eq!(b.latest().await, one("42", 100));
+    // B's older figures (its answer came before A's) do not replace A's newer ones.
+    b.publish(&one("40", 99)).await;
+    assert_eq!(a.latest().await, one("42", 100));
+    b.publish(&one("43", 101)).await;
+    assert_eq!(a.latest().await, one("43", 101));
+    // Sealed: the figures are not readable in Redis, and open under no other key.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let sealed: Vec<Vec<u8>> = redis::cmd("HVALS")
+        .arg("byok:ratelimits")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(sealed.len(), 1);
+    assert!(!sealed[0].windows(12).any(|w| w == b"used-percent"));
+    let other = RedisRateLimits::new(connect(&server, "another-key-of-some-length").await);
+    assert!(other.latest().await.is_empty());
+    // Redis gone: nothing known, nothing fails.
+    drop(server);
+    a.publish(&one("50", 102)).await;
+    assert!(b.latest().await.is_empty());
 }
 
 #[tokio::test]

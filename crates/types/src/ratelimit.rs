@@ -268,6 +268,36 @@ impl RateLimitStore {
         true
     }
 
+    /// Takes `snapshot`, told by another instance of a team, as `account`'s latest unless the
+    /// one known here is newer (or the same); returns whether it was taken.
+    ///
+    /// ```
+    /// use byok_types::{ProviderId, RateLimitSnapshot, RateLimitStore};
+    /// let store = RateLimitStore::default();
+    /// let mut told = RateLimitSnapshot { captured_at: 100, ..Default::default() };
+    /// told.headers.insert("x-codex-primary-used-percent".into(), "30".into());
+    /// assert!(store.adopt(ProviderId::Codex, "acc-1", told.clone()));
+    /// assert!(!store.adopt(ProviderId::Codex, "acc-1", told.clone()));
+    /// told.captured_at = 99;
+    /// assert!(!store.adopt(ProviderId::Codex, "acc-1", told));
+    /// ```
+    pub fn adopt(&self, provider: ProviderId, account: &str, snapshot: RateLimitSnapshot) -> bool {
+        {
+            let mut snapshots = self
+                .snapshots
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = (provider, account.to_owned());
+            let known = snapshots.get(&key);
+            if known.is_some_and(|k| k.captured_at > snapshot.captured_at || *k == snapshot) {
+                return false;
+            }
+            snapshots.insert(key, snapshot);
+        }
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        true
+    }
+
     fn update(
         &self,
         provider: ProviderId,

@@ -1,6 +1,9 @@
 //! What a team of instances shares beyond its stores: account rests (an account that hit its
 //! usage limit through one byok rests for all of them at once), which account served each
-//! conversation last, and whether the shared state can be reached.
+//! conversation last, the accounts' latest rate-limit figures, and whether the shared state
+//! can be reached.
+
+use crate::{ProviderId, RateLimitSnapshot};
 
 /// Where the usage-limit rests of the signed-in accounts are told to and read from the other
 /// instances of a team (in Redis). One byok alone needs none: its account pool keeps its own.
@@ -31,6 +34,23 @@ pub trait SharedAffinity: Send + Sync + std::fmt::Debug {
 
     /// Tells the others that `account` served `conversation`, kept `ttl_secs` from now.
     async fn served(&self, conversation: &str, account: &str, ttl_secs: u64);
+}
+
+/// The latest rate-limit figures of each account, told to and read from a team's other
+/// instances (in Redis): what the backend's answers through one instance said shows in every
+/// instance's `/v1/status`, `/metrics` and `byok status`. One byok alone needs none: its
+/// [`RateLimitStore`](crate::RateLimitStore) knows what it saw.
+///
+/// Neither method may fail: an implementation that cannot reach its store logs (`publish`) or
+/// answers nothing (`latest`), and the instance shows what it knows itself.
+#[async_trait::async_trait]
+pub trait SharedRateLimits: Send + Sync + std::fmt::Debug {
+    /// Tells the others the snapshots among `snapshots` they do not hold yet; a snapshot older
+    /// than the one the team holds for its account is not taken.
+    async fn publish(&self, snapshots: &[(ProviderId, String, RateLimitSnapshot)]);
+
+    /// The latest snapshot of each account the team's instances told.
+    async fn latest(&self) -> Vec<(ProviderId, String, RateLimitSnapshot)>;
 }
 
 /// Whether the state a team of instances shares can be reached now, for `/readyz` and

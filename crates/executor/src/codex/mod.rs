@@ -65,6 +65,9 @@ pub(crate) struct CodexBackend {
     /// Which account served each conversation last, as a team's instances agree on it; none:
     /// `sessions` alone remembers.
     shared_affinity: Option<Arc<dyn byok_types::SharedAffinity>>,
+    /// Where the accounts' rate-limit figures are told to and read from a team's other
+    /// instances; none: the figures this instance saw alone.
+    shared_ratelimits: Option<Arc<dyn byok_types::SharedRateLimits>>,
 }
 
 /// What a [`CodexBackend`] is built from.
@@ -78,6 +81,7 @@ pub(crate) struct Parts {
     pub(crate) models_cache: Option<std::path::PathBuf>,
     pub(crate) shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
     pub(crate) shared_affinity: Option<Arc<dyn byok_types::SharedAffinity>>,
+    pub(crate) shared_ratelimits: Option<Arc<dyn byok_types::SharedRateLimits>>,
 }
 
 impl CodexBackend {
@@ -113,6 +117,7 @@ impl CodexBackend {
             catalogs,
             shared_rests: parts.shared_rests,
             shared_affinity: parts.shared_affinity,
+            shared_ratelimits: parts.shared_ratelimits,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The Codex backend's live state for `GET /v1/status`: each signed-in account with its plan,
 //! token expiry, rest, where its workspace is served, and the rate-limit figures of its last
-//! answer.
+//! answer (in a team, of the last answer through any instance).
 
 use byok_types::{AccountStatus, ProviderId, ProviderStatus, unix_now};
 
@@ -23,6 +23,7 @@ impl CodexBackend {
         if accounts.is_empty() {
             return status.not_ready(NO_CREDENTIALS);
         }
+        self.adopt_team_ratelimits().await;
         let now = unix_now();
         accounts.iter().fold(status, |status, account| {
             let claims = account.claims();
@@ -40,5 +41,26 @@ impl CodexBackend {
                     .rate_limits(figures.as_ref()),
             )
         })
+    }
+}
+
+impl CodexBackend {
+    /// Takes the rate-limit figures a team's other instances saw, where newer than this
+    /// instance's: one Redis round trip per status, none per request.
+    async fn adopt_team_ratelimits(&self) {
+        let (Some(shared), Some(store)) = (&self.shared_ratelimits, &self.upstream.ratelimit)
+        else {
+            return;
+        };
+        for (provider, account, snapshot) in shared.latest().await {
+            store.adopt(provider, &account, snapshot);
+        }
+    }
+
+    /// Tells a team's other instances the rate-limit figures they do not hold yet.
+    pub(crate) async fn publish_ratelimits(&self) {
+        if let (Some(shared), Some(store)) = (&self.shared_ratelimits, &self.upstream.ratelimit) {
+            shared.publish(&store.all()).await;
+        }
     }
 }
