@@ -623,3 +623,64 @@ async fn the_rate_limit_figures_learnt_through_one_instance_show_on_the_other() 
     assert_eq!(value, Some(recorded), "{gauge}");
     assert_eq!(standin.received().len(), 1, "B asked nothing upstream");
 }
+
+#[tokio::test]
+async fn one_instance_s_model_catalog_serves_the_other_without_a_fetch_of_its_own() {
+    /// The stand-in's catalog as `/v1/models` lists it: its model and its one effort alias.
+    const ONE_MODEL: [&str; 2] = ["gpt-5.5", "gpt-5.5-medium"];
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let standin = StandIn::start(Reply::Replay("text")).await;
+    let catalog = json!({"models": [{"slug": "gpt-5.5", "priority": 1, "visibility": "list",
+        "supported_reasoning_levels": [{"effort": "medium"}]}]});
+    standin.set_catalog(catalog, "\"team-1\"");
+    let listed = async |byok: &Byok| -> Vec<String> {
+        let list: Value = byok.get("/v1/models").await.json().await.unwrap();
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A fetches the catalog at start (one model, where the bundled list has dozens).
+    let a = instance(&standin, &redis, "").await;
+    eventually("A's live catalog", async || listed(&a).await == ONE_MODEL).await;
+    assert_eq!(standin.models_asked().len(), 1);
+    // Kept in Redis for the hour the catalog is good for.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("byok:catalog:me@example.com")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!((3500..=3600).contains(&ttl), "{ttl}");
+
+    // B lists it, refuses a model it lacks before anything goes upstream, serves the one it
+    // holds: all without a fetch of its own.
+    let b = instance(&standin, &redis, "").await;
+    eventually("A's catalog on B", async || listed(&b).await == ONE_MODEL).await;
+    let chat =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    let refused = send(&b, "/v1/chat/completions", None, &chat("gpt-5.4")).await;
+    assert_eq!(refused.status(), 404);
+    assert!(standin.received().is_empty());
+    let served = send(&b, "/v1/chat/completions", None, &chat("gpt-5.5")).await;
+    assert_eq!(served.status(), 200);
+    served.text().await.unwrap();
+    assert_eq!(standin.models_asked().len(), 1, "B took A's fetch");
+
+    // An instance presenting another client version asks itself: the backend lists models per
+    // client version, so A's copy would decide for it what the backend did not.
+    let _c = instance(&standin, &redis, "codex_client_version = \"0.170.0\"\n").await;
+    eventually("C's own fetch", async || standin.models_asked().len() == 2).await;
+    assert!(
+        standin.models_asked()[1]
+            .path
+            .ends_with("client_version=0.170.0"),
+        "{}",
+        standin.models_asked()[1].path
+    );
+}

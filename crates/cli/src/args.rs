@@ -281,7 +281,8 @@ pub struct ServeArgs {
     pub allowed_origins: Vec<String>,
     /// A Redis that several byok instances share (`redis://HOST:PORT/DB`): the accounts and
     /// their refresh, stored responses, client keys' usage, account rests, which account
-    /// serves each conversation and the rate-limit figures then hold for the whole team.
+    /// serves each conversation, the rate-limit figures and the model catalogs then hold for
+    /// the whole team.
     /// Needs `state_key`.
     /// Without it byok keeps its state in memory and $BYOK_HOME, as one instance.
     #[arg(long, env = "BYOK_STATE_URL", value_name = "URL")]

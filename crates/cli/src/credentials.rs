@@ -191,6 +191,10 @@ impl Credentials {
                 Arc::new(byok_state::RedisRateLimits::new(state.clone()))
                     as Arc<dyn byok_types::SharedRateLimits>
             }))
+            .maybe_shared_catalogs(shared.map(|state| {
+                Arc::new(byok_state::RedisCatalogs::new(state.clone()))
+                    as Arc<dyn byok_types::SharedCatalogs>
+            }))
             .claude_models(settings.anthropic.clone())
             .models_cache(settings.home.join(byok_executor::models::MODELS_CACHE_FILE))
             .build())

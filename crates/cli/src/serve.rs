@@ -89,7 +89,8 @@ pub async fn run(
     if shared.is_some() {
         eprintln!(
             "byok: sharing accounts, refreshes, stored responses, client keys' usage, account \
-             rests, conversations' accounts and rate-limit figures through Redis ({})",
+             rests, conversations' accounts, rate-limit figures and model catalogs through Redis \
+             ({})",
             crate::shared::describe(&settings)
         );
     }

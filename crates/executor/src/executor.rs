@@ -9,7 +9,7 @@ use byok_store::ResponseStore;
 use byok_translate::{ClaudeModels, Preset, ReasoningMode, estimate_input_tokens};
 use byok_types::{
     ByokError, ChatRequest, Metrics, ProviderExecutor, ProviderId, ProviderResponse,
-    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedAffinity,
+    ProviderStatus, RateLimitStore, RequestContext, Result, Secret, SharedAffinity, SharedCatalogs,
     SharedRateLimits, SharedRests,
 };
 use serde_json::Value;
@@ -161,6 +161,11 @@ impl CodexExecutor {
         /// none: the figures of `ratelimit` alone.
         #[builder(into)]
         shared_ratelimits: Option<Arc<dyn SharedRateLimits>>,
+        /// Where the accounts' live model catalogs are shared with a team's other instances:
+        /// one instance's fetch serves them all (within the hour, for the same client
+        /// version); none: each asks the backend itself.
+        #[builder(into)]
+        shared_catalogs: Option<Arc<dyn SharedCatalogs>>,
     ) -> Self {
         let transport = crate::upstream::Upstream {
             http,
@@ -199,6 +204,7 @@ impl CodexExecutor {
                 shared_rests,
                 shared_affinity,
                 shared_ratelimits,
+                shared_catalogs,
             }))
         };
         Self {

@@ -51,6 +51,27 @@ impl AccountModels {
             client_version: client_version.into(),
         }
     }
+
+    /// The catalog as a team shares it, in the backend's shape (as the cache file keeps it).
+    pub(crate) fn to_shared(&self) -> byok_types::SharedCatalog {
+        byok_types::SharedCatalog::new(
+            catalog_json(&self.models),
+            self.etag.clone(),
+            self.fetched_at,
+            self.client_version.clone(),
+        )
+    }
+
+    /// A catalog a team's instance shared; none if it lists no model byok can read.
+    pub(crate) fn from_shared(shared: byok_types::SharedCatalog) -> Option<Self> {
+        let models = codex_catalog(&shared.catalog).filter(|m| !m.is_empty())?;
+        Some(Self::new(
+            models,
+            shared.etag,
+            shared.fetched_at,
+            shared.client_version,
+        ))
+    }
 }
 
 /// The catalogs in use; each read is one lock and an `Arc` clone.

@@ -32,10 +32,7 @@ impl SharedAffinity for RedisAffinity {
             return None;
         }
         let at = self.state.key(&["affinity", conversation]);
-        let sealed: redis::RedisResult<Option<Vec<u8>>> =
-            self.state.run(redis::cmd("GET").arg(&at)).await;
-        let plain = self.state.seal.open(&at, &sealed.ok()??).ok()?;
-        String::from_utf8(plain).ok()
+        String::from_utf8(self.state.get_sealed(&at).await?).ok()
     }
 
     async fn served(&self, conversation: &str, account: &str, ttl_secs: u64) {
@@ -43,16 +40,9 @@ impl SharedAffinity for RedisAffinity {
             return;
         }
         let at = self.state.key(&["affinity", conversation]);
-        let sealed = self.state.seal.seal(&at, account.as_bytes());
-        let told: redis::RedisResult<()> = self
+        let told = self
             .state
-            .run(
-                redis::cmd("SET")
-                    .arg(&at)
-                    .arg(sealed)
-                    .arg("EX")
-                    .arg(ttl_secs.max(1)),
-            )
+            .set_sealed(&at, account.as_bytes(), ttl_secs)
             .await;
         if let Err(e) = told {
             tracing::debug!(error = %e, "cannot tell the other instances which account serves a conversation");

@@ -7,6 +7,7 @@
 //! build a line of this into its behaviour. The binary wires it in when `state_url` is set.
 
 mod affinity;
+mod catalogs;
 mod error;
 mod ratelimits;
 mod responses;
@@ -23,6 +24,7 @@ use byok_types::Secret;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use affinity::RedisAffinity;
+pub use catalogs::RedisCatalogs;
 pub use error::StateError;
 pub use ratelimits::RedisRateLimits;
 pub use responses::RedisResponseStore;
@@ -176,6 +178,26 @@ impl RedisState {
             key.push_str(part);
         }
         key
+    }
+
+    /// Writes `plain` sealed at `at`, kept `ttl_secs` (at least a second).
+    async fn set_sealed(&self, at: &str, plain: &[u8], ttl_secs: u64) -> redis::RedisResult<()> {
+        let sealed = self.seal.seal(at, plain);
+        self.run(
+            redis::cmd("SET")
+                .arg(at)
+                .arg(sealed)
+                .arg("EX")
+                .arg(ttl_secs.max(1)),
+        )
+        .await
+    }
+
+    /// The plain text sealed at `at`; none when nothing is there, Redis cannot be reached, or
+    /// it does not open (another `state_key`).
+    async fn get_sealed(&self, at: &str) -> Option<Vec<u8>> {
+        let sealed: redis::RedisResult<Option<Vec<u8>>> = self.run(redis::cmd("GET").arg(at)).await;
+        self.seal.open(at, &sealed.ok()??).ok()
     }
 
     /// Runs one command, noting whether Redis answered.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use byok_auth::{Account, TokenStore};
 use byok_state::{
-    RedisAffinity, RedisKeyUsage, RedisRateLimits, RedisResponseStore, RedisRests, RedisState,
-    RedisTokenStore, StateError,
+    RedisAffinity, RedisCatalogs, RedisKeyUsage, RedisRateLimits, RedisResponseStore, RedisRests,
+    RedisState, RedisTokenStore, StateError,
 };
 use byok_store::{ResponseStore, StoreError};
 use byok_test_support::eventually;
@@ -15,7 +15,7 @@ use byok_test_support::redis::RedisServer;
 use byok_translate::StoredResponse;
 use byok_types::{
     ClientId, KeyUsageStore, OAuthToken, ProviderId, RateLimitSnapshot, Secret, SharedAffinity,
-    SharedRateLimits, SharedRests,
+    SharedCatalog, SharedCatalogs, SharedRateLimits, SharedRests,
 };
 use serde_json::json;
 
@@ -268,6 +268,43 @@ async fn rate_limit_figures_told_by_one_instance_are_read_by_another_the_newest_
     drop(server);
     a.publish(&one("50", 102)).await;
     assert!(b.latest().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_catalog_told_by_one_instance_is_read_by_another_sealed_until_its_time_is_over() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let a = RedisCatalogs::new(connect(&server, KEY).await);
+    let b = RedisCatalogs::new(connect(&server, KEY).await);
+    let catalog = SharedCatalog::new(
+        json!({"models": [{"slug": "gpt-team-only", "visibility": "list"}]}),
+        Some("\"tag-1\"".into()),
+        1_800_000_000,
+        "0.169.0",
+    );
+    assert_eq!(b.get("one@example.com").await, None);
+    a.publish("one@example.com", &catalog, 1).await;
+    assert_eq!(b.get("one@example.com").await.as_ref(), Some(&catalog));
+    assert_eq!(b.get("two@example.com").await, None);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let sealed: Vec<u8> = redis::cmd("GET")
+        .arg("byok:catalog:one@example.com")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(!sealed.windows(13).any(|w| w == b"gpt-team-only"));
+    let other = RedisCatalogs::new(connect(&server, "another-key-of-some-length").await);
+    assert_eq!(other.get("one@example.com").await, None);
+    eventually("the catalog expired", async || {
+        b.get("one@example.com").await.is_none()
+    })
+    .await;
+    // Redis gone: nothing known, nothing fails.
+    drop(server);
+    a.publish("one@example.com", &catalog, 60).await;
+    assert_eq!(b.get("one@example.com").await, None);
 }
 
 #[tokio::test]

@@ -30,7 +30,9 @@ pub use provider::ProviderId;
 pub use ratelimit::{Credits, LimitFamily, RateLimitSnapshot, RateLimitStore, RateLimitWindow};
 pub use request::{ChatRequest, ResponsesRequest};
 pub use secret::Secret;
-pub use shared::{SharedAffinity, SharedRateLimits, SharedRests, StateHealth};
+pub use shared::{
+    SharedAffinity, SharedCatalog, SharedCatalogs, SharedRateLimits, SharedRests, StateHealth,
+};
 pub use silence::Silence;
 pub use status::{AccountStatus, ProviderStatus};
 pub use stream::{ProviderStream, StreamEnd, StreamProtocol, StreamReport, TokenUsage};

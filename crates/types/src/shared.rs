@@ -1,7 +1,7 @@
 //! What a team of instances shares beyond its stores: account rests (an account that hit its
 //! usage limit through one byok rests for all of them at once), which account served each
-//! conversation last, the accounts' latest rate-limit figures, and whether the shared state
-//! can be reached.
+//! conversation last, the accounts' latest rate-limit figures, their live model catalogs, and
+//! whether the shared state can be reached.
 
 use crate::{ProviderId, RateLimitSnapshot};
 
@@ -51,6 +51,53 @@ pub trait SharedRateLimits: Send + Sync + std::fmt::Debug {
 
     /// The latest snapshot of each account the team's instances told.
     async fn latest(&self) -> Vec<(ProviderId, String, RateLimitSnapshot)>;
+}
+
+/// One account's live model catalog as a team shares it: what one instance fetched
+/// (`GET {codex_base}/models`), another serves without asking the backend itself.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct SharedCatalog {
+    /// The catalog in the backend's own shape (`{"models": [...]}`, the fields byok reads).
+    pub catalog: serde_json::Value,
+    /// Its version tag (`x-models-etag`), if the backend gave one.
+    pub etag: Option<String>,
+    /// When it was fetched, in Unix seconds.
+    pub fetched_at: i64,
+    /// The `client_version` it was asked with (the backend lists models per client version).
+    pub client_version: String,
+}
+
+impl SharedCatalog {
+    /// The catalog `catalog`, tagged `etag`, fetched at `fetched_at` with `client_version`.
+    pub fn new(
+        catalog: serde_json::Value,
+        etag: Option<String>,
+        fetched_at: i64,
+        client_version: impl Into<String>,
+    ) -> Self {
+        Self {
+            catalog,
+            etag,
+            fetched_at,
+            client_version: client_version.into(),
+        }
+    }
+}
+
+/// Where the accounts' live model catalogs are told to and read from a team's other instances
+/// (in Redis), so that one fetch serves the team. One byok alone needs none: it keeps its own
+/// in `$BYOK_HOME/models_cache.json`.
+///
+/// Neither method may fail: an implementation that cannot reach its store logs (`publish`) or
+/// answers `None` (`get`), and the instance asks the backend itself.
+#[async_trait::async_trait]
+pub trait SharedCatalogs: Send + Sync + std::fmt::Debug {
+    /// Tells the others `account`'s catalog, kept for `ttl_secs`.
+    async fn publish(&self, account: &str, catalog: &SharedCatalog, ttl_secs: u64);
+
+    /// `account`'s catalog as the team last fetched it, if one is kept.
+    async fn get(&self, account: &str) -> Option<SharedCatalog>;
 }
 
 /// Whether the state a team of instances shares can be reached now, for `/readyz` and

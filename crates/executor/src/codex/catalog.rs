@@ -12,6 +12,13 @@
 //!   learns of a change; a matching tag confirms the catalog instead), once per new tag;
 //! * when the backend refuses a model as not supported, before byok answers the 404 (at most
 //!   once a minute, so a client retrying a retired model does not turn into a request each).
+//!
+//! In a team (`state_url`), each fetch is told to the other instances (in Redis), and an
+//! instance whose catalog is due takes the team's copy instead of asking the backend when that
+//! copy will do ([`TeamCopy`]): fetched within the hour with the same client version (the
+//! backend lists models per `client_version`, so a copy asked with another version would let
+//! through, or refuse, other models), or, when an answer's tag changed, tagged so. A model the
+//! backend refused, and `byok models`, always ask the backend.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -35,6 +42,18 @@ const AFTER_REFUSAL_SECS: i64 = 60;
 /// with.
 pub(crate) const MODELS_ETAG: &str = "x-models-etag";
 
+/// Which copy of an account's catalog a team's other instances fetched will do instead of
+/// asking the backend.
+#[derive(Clone, Debug)]
+pub(crate) enum TeamCopy {
+    /// One fetched within the hour with this instance's client version.
+    Fresh,
+    /// One tagged so (an answer carried the tag), with this instance's client version.
+    Tagged(String),
+    /// None: the backend is asked.
+    None,
+}
+
 /// What asks the backend for the catalogs and keeps them: shared (`Arc`) so that a refresh can
 /// run in the background of the request that found it due.
 #[derive(Debug)]
@@ -53,6 +72,8 @@ pub(crate) struct Catalogs {
     chased: Mutex<HashMap<String, String>>,
     /// Account -> held while its catalog is being fetched (one fetch at a time per account).
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where a team's instances tell each other their fetched catalogs; none: alone.
+    shared: Option<Arc<dyn byok_types::SharedCatalogs>>,
 }
 
 /// How a [`Catalogs`] reaches the backend and names itself.
@@ -64,7 +85,12 @@ pub(crate) struct Reach {
 }
 
 impl Catalogs {
-    pub(crate) fn new(reach: Reach, catalog: Arc<ModelCatalog>, cache: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        reach: Reach,
+        catalog: Arc<ModelCatalog>,
+        cache: Option<PathBuf>,
+        shared: Option<Arc<dyn byok_types::SharedCatalogs>>,
+    ) -> Self {
         Self {
             upstream: reach.upstream,
             auth: reach.auth,
@@ -75,22 +101,41 @@ impl Catalogs {
             asked: Mutex::default(),
             chased: Mutex::default(),
             fetching: Mutex::default(),
+            shared,
         }
     }
 
-    /// Asks the backend for `account`'s catalog now, keeps it and saves the cache.
-    pub(crate) async fn refresh(&self, account: &str) -> Result<AccountModels> {
+    /// Asks the backend for `account`'s catalog now (unless the team's `copy` will do), keeps
+    /// it and saves the cache.
+    pub(crate) async fn refresh(&self, account: &str, copy: TeamCopy) -> Result<AccountModels> {
         let lock = self.fetch_lock(account);
         let _fetching = lock.lock().await;
-        self.refresh_locked(account).await
+        self.refresh_locked(account, copy).await
     }
 
     /// [`Self::refresh`], its account's fetch lock held by the caller.
-    async fn refresh_locked(&self, account: &str) -> Result<AccountModels> {
-        self.asked(account, unix_now());
+    async fn refresh_locked(&self, account: &str, copy: TeamCopy) -> Result<AccountModels> {
+        let now = unix_now();
+        self.asked(account, now);
+        if let Some(models) = self.team_copy(account, &copy, now).await {
+            tracing::debug!(
+                account,
+                etag = models.etag.as_deref(),
+                "model catalog taken from the team"
+            );
+            self.catalog.set(account, models.clone());
+            self.save().await;
+            return Ok(models);
+        }
         let fetched = self.fetch(account).await;
         match &fetched {
             Ok(models) => {
+                if let Some(shared) = &self.shared {
+                    // Told before it is used here: an instance that sees it in use (a test, a
+                    // load balancer's health check) may count on the team having it.
+                    let ttl = REFRESH_EVERY_SECS.unsigned_abs();
+                    shared.publish(account, &models.to_shared(), ttl).await;
+                }
                 tracing::debug!(
                     account,
                     models = models.models.len(),
@@ -107,6 +152,22 @@ impl Catalogs {
         fetched
     }
 
+    /// The team's copy of `account`'s catalog, if `copy` says it will do.
+    async fn team_copy(&self, account: &str, copy: &TeamCopy, now: i64) -> Option<AccountModels> {
+        let shared = self
+            .shared
+            .as_ref()
+            .filter(|_| !matches!(copy, TeamCopy::None))?;
+        let models = AccountModels::from_shared(shared.get(account).await?)?;
+        let usable = models.client_version == self.identity.version()
+            && match copy {
+                TeamCopy::Fresh => now - models.fetched_at < REFRESH_EVERY_SECS,
+                TeamCopy::Tagged(tag) => models.etag.as_deref() == Some(tag.as_str()),
+                TeamCopy::None => false,
+            };
+        usable.then_some(models)
+    }
+
     /// Whether `account`'s catalog should be asked for: none is known, it is older than an
     /// hour, or it was asked with another client version; and byok has not asked within the
     /// hour (a backend that cannot answer is not asked on every request).
@@ -121,11 +182,11 @@ impl Catalogs {
     /// Starts a refresh of `account`'s catalog in the background if it is due.
     pub(crate) fn refresh_if_due(self: &Arc<Self>, account: &str) {
         if self.due(account, unix_now()) {
-            self.refresh_in_background(account);
+            self.refresh_in_background(account, TeamCopy::Fresh);
         }
     }
 
-    fn refresh_in_background(self: &Arc<Self>, account: &str) {
+    fn refresh_in_background(self: &Arc<Self>, account: &str, copy: TeamCopy) {
         // Claimed now, so that the requests that follow do not start another, and locked now,
         // so that one waiting for this answer (`after_refusal`) gets it.
         self.asked(account, unix_now());
@@ -135,7 +196,7 @@ impl Catalogs {
         let (this, account) = (Arc::clone(self), account.to_owned());
         tokio::spawn(async move {
             let _fetching = fetching;
-            let _ = this.refresh_locked(&account).await;
+            let _ = this.refresh_locked(&account, copy).await;
         });
     }
 
@@ -157,7 +218,7 @@ impl Catalogs {
                     etag,
                     "the backend's catalog changed; asking for it"
                 );
-                self.refresh_in_background(account);
+                self.refresh_in_background(account, TeamCopy::Tagged(etag.to_owned()));
             }
             _ => {}
         }
@@ -171,7 +232,7 @@ impl Catalogs {
             let lock = self.fetch_lock(account);
             drop(lock.lock().await);
         } else {
-            let _ = self.refresh(account).await;
+            let _ = self.refresh(account, TeamCopy::None).await;
         }
     }
 

@@ -24,7 +24,7 @@ use crate::models::{AccountModels, ModelCatalog};
 use crate::upstream::{Sender, Upstream};
 use crate::upstream_error::{says_client_too_old, says_model_unsupported};
 use crate::wait::{all_resting, rest_until};
-use catalog::{Catalogs, MODELS_ETAG, Reach};
+use catalog::{Catalogs, MODELS_ETAG, Reach, TeamCopy};
 pub(crate) use hold::Started;
 use hold::{LimitsSink, hold_back};
 use pool::{AccountPool, Turn};
@@ -82,6 +82,7 @@ pub(crate) struct Parts {
     pub(crate) shared_rests: Option<Arc<dyn byok_types::SharedRests>>,
     pub(crate) shared_affinity: Option<Arc<dyn byok_types::SharedAffinity>>,
     pub(crate) shared_ratelimits: Option<Arc<dyn byok_types::SharedRateLimits>>,
+    pub(crate) shared_catalogs: Option<Arc<dyn byok_types::SharedCatalogs>>,
 }
 
 impl CodexBackend {
@@ -102,6 +103,7 @@ impl CodexBackend {
                 reach,
                 Arc::clone(&parts.catalog),
                 parts.models_cache,
+                parts.shared_catalogs,
             ))
         });
         Self {
@@ -139,7 +141,13 @@ impl CodexBackend {
             if due_only && !catalogs.due(&account, now) {
                 continue;
             }
-            let answer = catalogs.refresh(&account).await;
+            // Due: the team's fresh copy will do; all (`byok models`): the backend is asked.
+            let copy = if due_only {
+                TeamCopy::Fresh
+            } else {
+                TeamCopy::None
+            };
+            let answer = catalogs.refresh(&account, copy).await;
             answers.push((account, answer));
         }
         Ok(answers)
