@@ -77,7 +77,7 @@ async fn through_executor(executor: &CodexExecutor) -> usize {
         .unwrap()
     {
         byok_types::ProviderResponse::Stream(s) => read_stream(s.body).await.len(),
-        byok_types::ProviderResponse::Complete(_) => unreachable!("a streaming request"),
+        other => unreachable!("a streaming request, answered {other:?}"),
     }
 }
 

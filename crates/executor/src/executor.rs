@@ -368,7 +368,8 @@ impl CodexExecutor {
     /// aliases included), as the OpenAI API echoes the requested model. The Codex fronts do
     /// the same for streams. API-key answers keep the OpenAI API's own name (a dated
     /// snapshot) unless a configured alias was applied; their streams pass through as they
-    /// are.
+    /// are. An answer already written out ([`ProviderResponse::Encoded`]) was written with the
+    /// requested model by its front.
     fn answering_as(
         &self,
         answer: ProviderResponse,

@@ -18,7 +18,8 @@ use byok_translate::{
     expand_references, give_input_ids, input_items_page, served_as_stored,
 };
 use byok_types::{
-    ByokError, ByteStream, ClientId, ProviderStream, RequestContext, Result, StreamEnd, TokenUsage,
+    ByokError, ByteStream, ClientId, ProviderResponse, ProviderStream, RequestContext, Result,
+    StreamEnd, TokenUsage,
 };
 use bytes::Bytes;
 use futures::Stream;
@@ -164,6 +165,14 @@ async fn chain(
     Ok(chain)
 }
 
+/// Keeps a record. A store that fails is logged, not the client's problem: the answer is
+/// whole, only a later reference to it will fail.
+async fn put(store: &dyn ResponseStore, client: &ClientId, record: &StoredResponse) {
+    if let Err(err) = store.put(client, record).await {
+        tracing::warn!(error = %err, "the response is not kept");
+    }
+}
+
 /// The 404 of a response byok does not hold, in the API's words, with the reasons it may not.
 fn not_found(id: &str, store: Option<&dyn ResponseStore>) -> ByokError {
     let why = if store.is_some() {
@@ -181,27 +190,32 @@ fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T> {
 }
 
 impl Keep {
-    /// Keeps a collected (not streamed) response, marked as stored; the response, to answer
-    /// with (taken back out of the record: no copy of the ~11 KB object is made).
-    pub(crate) async fn collected(self, mut response: Value) -> Value {
+    /// Keeps a collected (not streamed) response, marked as stored; the answer: the response
+    /// written out once, for the store and the client alike (`StoredResponse::encoded`).
+    pub(crate) async fn collected(self, mut response: Value) -> ProviderResponse {
         served_as_stored(&mut response, self.previous_response_id.as_deref());
-        self.put(response).await
-    }
-
-    /// Keeps a finished response, and gives it back. A store that fails is logged, not the
-    /// client's problem: the answer is whole, only a later reference to it will fail.
-    async fn put(self, response: Value) -> Value {
-        let record = match StoredResponse::of(self.input, response) {
+        let usage = TokenUsage::of_answer(&response);
+        let record = match StoredResponse::encoded(self.input, response) {
             Ok(record) => record,
             Err(response) => {
                 tracing::warn!("the upstream's response has no id; it is not kept");
-                return response;
+                return ProviderResponse::Complete(response);
             }
         };
-        if let Err(err) = self.store.put(&self.client, &record).await {
-            tracing::warn!(error = %err, "the response is not kept");
+        put(self.store.as_ref(), &self.client, &record).await;
+        ProviderResponse::Encoded {
+            json: Bytes::from(record.into_json()),
+            usage,
         }
-        record.into_response()
+    }
+
+    /// Keeps a finished (streamed) response.
+    async fn put(self, response: Value) {
+        if let Some(record) = StoredResponse::new(self.input, response) {
+            put(self.store.as_ref(), &self.client, &record).await;
+        } else {
+            tracing::warn!("the upstream's response has no id; it is not kept");
+        }
     }
 
     /// The stream of a kept response: `passthrough` reports it as stored, `shaped` makes the

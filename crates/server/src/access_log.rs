@@ -16,38 +16,10 @@ use byok_types::{
     EndpointLabels, KeyLabels, KeyUsageStore, Metrics, RequestLabels, ServedBy, StreamEnd,
     StreamReport, TokenLabels, TokenUsage,
 };
-use serde_json::Value;
 
 use crate::AppState;
 use crate::error::AnsweredError;
 use crate::recent::{Recent, Totals};
-
-/// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses object
-/// (`input_tokens`) or an Anthropic message (`input_tokens` plus cache reads and writes).
-pub(crate) fn usage_of_answer(value: &Value) -> Option<TokenUsage> {
-    let usage = value.get("usage")?;
-    let count = |names: &[&str]| names.iter().find_map(|n| usage.get(n)?.as_u64());
-    let detail = |pairs: [(&str, &str); 2]| {
-        pairs
-            .iter()
-            .find_map(|(outer, inner)| usage.get(outer)?.get(inner)?.as_u64())
-    };
-    Some(TokenUsage {
-        input: count(&["prompt_tokens", "input_tokens"])?,
-        output: count(&["completion_tokens", "output_tokens"])?,
-        cached: detail([
-            ("prompt_tokens_details", "cached_tokens"),
-            ("input_tokens_details", "cached_tokens"),
-        ])
-        .or_else(|| count(&["cache_read_input_tokens"]))
-        .unwrap_or(0),
-        reasoning: detail([
-            ("completion_tokens_details", "reasoning_tokens"),
-            ("output_tokens_details", "reasoning_tokens"),
-        ])
-        .unwrap_or(0),
-    })
-}
 
 #[derive(Debug)]
 struct Record {
@@ -322,7 +294,6 @@ pub(crate) async fn access_log(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn endpoints_are_routes_not_paths() {
@@ -340,27 +311,5 @@ mod tests {
         ] {
             assert_eq!(endpoint_of(path), endpoint, "{path}");
         }
-    }
-
-    #[test]
-    fn reads_usage_of_chat_responses_and_anthropic_answers() {
-        let chat = json!({"usage": {"prompt_tokens": 3, "completion_tokens": 5,
-            "prompt_tokens_details": {"cached_tokens": 2}}});
-        let responses = json!({"object": "response", "usage": {"input_tokens": 7,
-            "output_tokens": 11, "output_tokens_details": {"reasoning_tokens": 4}}});
-        let anthropic = json!({"type": "message", "usage": {"input_tokens": 1,
-            "output_tokens": 2, "cache_read_input_tokens": 9}});
-        let usage = |input, output, cached, reasoning| {
-            Some(TokenUsage {
-                input,
-                output,
-                cached,
-                reasoning,
-            })
-        };
-        assert_eq!(usage_of_answer(&chat), usage(3, 5, 2, 0));
-        assert_eq!(usage_of_answer(&responses), usage(7, 11, 0, 4));
-        assert_eq!(usage_of_answer(&anthropic), usage(1, 2, 9, 0));
-        assert_eq!(usage_of_answer(&json!({"usage": null})), None);
     }
 }

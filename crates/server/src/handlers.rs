@@ -4,13 +4,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, extract::Request};
-use byok_types::{ByokError, ChatRequest, ProviderResponse, ResponsesRequest};
+use byok_types::{ByokError, ChatRequest, ProviderResponse, ResponsesRequest, TokenUsage};
 use serde_json::{Value, json};
 
-use crate::access_log::{RequestLog, usage_of_answer};
+use crate::access_log::RequestLog;
 use crate::client_key::Caller;
 use crate::context::Ctx;
 use crate::{AnthropicError, ApiError, AppState, sse};
@@ -59,7 +59,7 @@ pub(crate) async fn compact(
     let (body, model) = json_with_model(body, &state, &log)?;
     caller.admit(&state, &model).await?;
     let answer = state.until_cut(state.executor.compact(&ctx, body)).await?;
-    if let Some(usage) = usage_of_answer(&answer) {
+    if let Some(usage) = TokenUsage::of_answer(&answer) {
         log.set_usage(usage);
     }
     Ok(Json(answer))
@@ -188,10 +188,18 @@ fn read_body(body: Result<Bytes, BytesRejection>, state: &AppState) -> Result<By
 pub(crate) fn relay(state: &AppState, answer: ProviderResponse, log: RequestLog) -> Response {
     match answer {
         ProviderResponse::Complete(value) => {
-            if let Some(usage) = usage_of_answer(&value) {
+            if let Some(usage) = TokenUsage::of_answer(&value) {
                 log.set_usage(usage);
             }
             Json(value).into_response()
+        }
+        ProviderResponse::Encoded { json, usage } => {
+            if let Some(usage) = usage {
+                log.set_usage(usage);
+            }
+            // The header axum's `Json` sets.
+            let json_type = HeaderValue::from_static("application/json");
+            ([(header::CONTENT_TYPE, json_type)], json).into_response()
         }
         ProviderResponse::Stream(stream) => {
             sse::response(stream, state.config.keep_alive, state.cut.clone(), log)

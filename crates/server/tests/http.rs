@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use byok_server::ServerConfig;
-use byok_types::{ByokError, ByteStream, ProviderResponse, StreamEnd, StreamProtocol};
+use byok_types::{ByokError, ByteStream, ProviderResponse, StreamEnd, StreamProtocol, TokenUsage};
 use bytes::Bytes;
 use common::{Server, chat_body, chat_stream, error_of, stream_of};
 use futures::StreamExt;
@@ -68,6 +68,36 @@ async fn answers_a_plain_chat_request_with_the_executors_json() {
     assert_eq!(response.headers()["x-request-id"], "req-from-client");
     assert_eq!(response.json::<Value>().await.unwrap(), answer);
     assert_eq!(server.executor.asked.lock().unwrap()[0]["model"], "gpt-5");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn answers_an_encoded_answer_with_its_bytes_as_json_and_counts_its_tokens() {
+    let server = Server::start(ServerConfig::default()).await;
+    let json = r#"{"id":"resp_1","object":"response","output":[],"usage":{"input_tokens":7,"output_tokens":11}}"#;
+    server.executor.answer(Ok(ProviderResponse::Encoded {
+        json: Bytes::from_static(json.as_bytes()),
+        usage: Some(TokenUsage {
+            input: 7,
+            output: 11,
+            ..TokenUsage::default()
+        }),
+    }));
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/responses"))
+        .json(&json!({"model": "gpt-5", "input": "Hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), json);
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    for (kind, count) in [("input", 7), ("output", 11)] {
+        let series = format!("byok_tokens_total{{kind=\"{kind}\",model=\"gpt-5\"}} {count}");
+        assert!(metrics.contains(&series), "{series} not in {metrics}");
+    }
     server.stop().await.unwrap();
 }
 

@@ -6,7 +6,9 @@ use bytes::Bytes;
 use futures::Stream;
 use serde_json::Value;
 
-use crate::{ChatRequest, ProviderId, ProviderStatus, ProviderStream, RequestContext, Result};
+use crate::{
+    ChatRequest, ProviderId, ProviderStatus, ProviderStream, RequestContext, Result, TokenUsage,
+};
 
 /// A body streamed to the client as it arrives: SSE bytes, chunk boundaries anywhere.
 ///
@@ -17,6 +19,16 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send + 'static>
 pub enum ProviderResponse {
     /// A whole JSON answer (`chat.completion` or a Responses `response` object).
     Complete(Value),
+    /// A whole JSON answer already written out, for an answer whose text also went elsewhere
+    /// (a Responses `response` object byok keeps for `previous_response_id`: written out once
+    /// for the store and the client, not twice).
+    Encoded {
+        /// The answer's JSON text, sent as it is.
+        json: Bytes,
+        /// Its token counts, for the access log and a client key's budget
+        /// ([`TokenUsage::of_answer`]).
+        usage: Option<TokenUsage>,
+    },
     /// Server-sent events, passed to the client as they come, with their protocol and the
     /// report their stream fills in (usage, how it ended).
     Stream(ProviderStream),
@@ -26,6 +38,7 @@ impl std::fmt::Debug for ProviderResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Complete(_) => f.write_str("ProviderResponse::Complete(..)"),
+            Self::Encoded { .. } => f.write_str("ProviderResponse::Encoded(..)"),
             Self::Stream(stream) => f
                 .debug_tuple("ProviderResponse::Stream")
                 .field(stream)

@@ -68,6 +68,54 @@ pub struct TokenUsage {
     pub reasoning: u64,
 }
 
+impl TokenUsage {
+    /// The `usage` of a whole JSON answer: a Chat completion (`prompt_tokens`), a Responses
+    /// object (`input_tokens`) or an Anthropic message (`input_tokens` plus cache reads).
+    ///
+    /// ```
+    /// use byok_types::TokenUsage;
+    /// use serde_json::json;
+    ///
+    /// let usage = |input, output, cached, reasoning| {
+    ///     Some(TokenUsage { input, output, cached, reasoning })
+    /// };
+    /// let chat = json!({"usage": {"prompt_tokens": 3, "completion_tokens": 5,
+    ///     "prompt_tokens_details": {"cached_tokens": 2}}});
+    /// let responses = json!({"object": "response", "usage": {"input_tokens": 7,
+    ///     "output_tokens": 11, "output_tokens_details": {"reasoning_tokens": 4}}});
+    /// let anthropic = json!({"type": "message", "usage": {"input_tokens": 1,
+    ///     "output_tokens": 2, "cache_read_input_tokens": 9}});
+    /// assert_eq!(TokenUsage::of_answer(&chat), usage(3, 5, 2, 0));
+    /// assert_eq!(TokenUsage::of_answer(&responses), usage(7, 11, 0, 4));
+    /// assert_eq!(TokenUsage::of_answer(&anthropic), usage(1, 2, 9, 0));
+    /// assert_eq!(TokenUsage::of_answer(&json!({"usage": null})), None);
+    /// ```
+    pub fn of_answer(answer: &serde_json::Value) -> Option<Self> {
+        let usage = answer.get("usage")?;
+        let count = |names: &[&str]| names.iter().find_map(|n| usage.get(n)?.as_u64());
+        let detail = |pairs: [(&str, &str); 2]| {
+            pairs
+                .iter()
+                .find_map(|(outer, inner)| usage.get(outer)?.get(inner)?.as_u64())
+        };
+        Some(Self {
+            input: count(&["prompt_tokens", "input_tokens"])?,
+            output: count(&["completion_tokens", "output_tokens"])?,
+            cached: detail([
+                ("prompt_tokens_details", "cached_tokens"),
+                ("input_tokens_details", "cached_tokens"),
+            ])
+            .or_else(|| count(&["cache_read_input_tokens"]))
+            .unwrap_or(0),
+            reasoning: detail([
+                ("completion_tokens_details", "reasoning_tokens"),
+                ("output_tokens_details", "reasoning_tokens"),
+            ])
+            .unwrap_or(0),
+        })
+    }
+}
+
 /// How a stream ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -98,11 +98,17 @@ impl CodexBackend {
             return Ok(ProviderResponse::Stream(stream));
         }
         let collector = ResponseCollector::with_tool_names(tool_names);
-        let collected = self.collect(response, collector).await?;
-        Ok(ProviderResponse::Complete(match keep {
-            Some(keep) => keep.collected(collected).await,
-            None => collected,
-        }))
+        let mut collected = self.collect(response, collector).await?;
+        let Some(keep) = keep else {
+            return Ok(ProviderResponse::Complete(collected));
+        };
+        // The model the client asked for, as a kept stream's response has it (the answer is
+        // written out here, for the store and the client: `CodexExecutor::answering_as` no
+        // longer edits it).
+        if let Some(map) = collected.as_object_mut() {
+            map.insert("model".into(), answer_as.into());
+        }
+        Ok(keep.collected(collected).await)
     }
 
     /// Answers a compact request (`POST /v1/responses/compact`) as the backend compacts now:

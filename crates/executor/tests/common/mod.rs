@@ -129,7 +129,7 @@ pub async fn read_stream(mut stream: ByteStream) -> String {
 pub async fn stream_text(answer: ProviderResponse) -> String {
     match answer {
         ProviderResponse::Stream(s) => read_stream(s.body).await,
-        ProviderResponse::Complete(v) => panic!("expected a stream, got {v}"),
+        other => panic!("expected a stream, got {other:?}"),
     }
 }
 
@@ -137,6 +137,9 @@ pub async fn stream_text(answer: ProviderResponse) -> String {
 pub fn complete(answer: ProviderResponse) -> Value {
     match answer {
         ProviderResponse::Complete(v) => v,
+        ProviderResponse::Encoded { json, .. } => {
+            serde_json::from_slice(&json).expect("an encoded answer is JSON")
+        }
         ProviderResponse::Stream(_) => panic!("expected a complete answer, got a stream"),
     }
 }
