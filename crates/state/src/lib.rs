@@ -39,6 +39,13 @@ use seal::Seal;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long connecting may take, at start-up and when reconnecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long Redis is left alone after a command could not reach it: the commands of that time
+/// fail at once, and each user of the state goes on with what its instance knows, instead of
+/// every request waiting out a command's second for each command it sends (three, frozen:
+/// tokens, rests, a key's usage). The watch's ping ([`RedisState::watch`]) still asks every
+/// second, so Redis is used again within a second of its return; without a watch, the first
+/// command after this time asks.
+const HOLD_OFF: Duration = Duration::from_secs(2);
 
 /// The Redis a team of byok instances shares, and the key that seals what byok writes there.
 /// Cheap to clone: clones share the connection.
@@ -76,11 +83,26 @@ impl byok_types::StateHealth for RedisState {
     }
 }
 
-/// Whether the last command reached Redis, and how many did not.
+/// Whether the last command reached Redis, how many did not, and when the last one did not.
 #[derive(Debug)]
 struct Health {
     up: AtomicBool,
     failures: AtomicU64,
+    /// When the state was connected: the clock `failed_at_ms` counts from.
+    since: std::time::Instant,
+    /// Milliseconds after `since` of the last command that could not reach Redis.
+    failed_at_ms: AtomicU64,
+}
+
+impl Health {
+    /// Whether commands are held off now ([`HOLD_OFF`] after a failure, while not up).
+    fn holding_off(&self) -> bool {
+        if self.up.load(Ordering::Relaxed) {
+            return false;
+        }
+        let failed_at = Duration::from_millis(self.failed_at_ms.load(Ordering::Relaxed));
+        self.since.elapsed().saturating_sub(failed_at) < HOLD_OFF
+    }
 }
 
 impl RedisState {
@@ -123,10 +145,12 @@ impl RedisState {
             health: Arc::new(Health {
                 up: AtomicBool::new(true),
                 failures: AtomicU64::new(0),
+                since: std::time::Instant::now(),
+                failed_at_ms: AtomicU64::new(0),
             }),
         };
         let pong: String = state
-            .run(&redis::cmd("PING"))
+            .ask(&redis::cmd("PING"))
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         if pong != "PONG" {
@@ -155,7 +179,8 @@ impl RedisState {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let _: redis::RedisResult<String> = state.run(&redis::cmd("PING")).await;
+                // Asked even while commands are held off: this is how Redis's return is seen.
+                let _: redis::RedisResult<String> = state.ask(&redis::cmd("PING")).await;
             }
         })
     }
@@ -200,14 +225,23 @@ impl RedisState {
         self.seal.open(at, &sealed.ok()??).ok()
     }
 
-    /// Runs one command, noting whether Redis answered.
+    /// Runs one command, noting whether Redis answered; while Redis is held off (it could
+    /// not be reached within the last [`HOLD_OFF`]), fails at once without sending it.
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        if self.health.holding_off() {
+            return Err(held_off());
+        }
+        self.ask(cmd).await
+    }
+
+    /// Runs one command whether or not Redis is held off, noting whether it answered.
     ///
     /// A command sent on a connection Redis had dropped (a restart: broken pipe, reset) is
     /// sent once more, on the connection the manager makes anew: it never reached Redis, and
     /// the first command after a restart is often the write-back of a refresh, whose tokens
     /// must not be lost. Every command byok sends is idempotent (GET, SET, HSET, scripts that
     /// compare first, the counters' increments marked applied in `usage.rs`).
-    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+    async fn ask<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
         let mut conn = self.conn.clone();
         let mut result = cmd.query_async(&mut conn).await;
         if result
@@ -225,6 +259,9 @@ impl RedisState {
         &self,
         pipe: &redis::Pipeline,
     ) -> redis::RedisResult<T> {
+        if self.health.holding_off() {
+            return Err(held_off());
+        }
         let mut conn = self.conn.clone();
         let result = pipe.query_async(&mut conn).await;
         self.note(&result);
@@ -239,6 +276,8 @@ impl RedisState {
             .is_none_or(|e| !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped()));
         let was_up = self.health.up.swap(reached, Ordering::Relaxed);
         if !reached {
+            let at = u64::try_from(self.health.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.health.failed_at_ms.store(at, Ordering::Relaxed);
             self.health.failures.fetch_add(1, Ordering::Relaxed);
             if was_up {
                 tracing::warn!(
@@ -249,4 +288,17 @@ impl RedisState {
             tracing::info!("Redis is reachable again");
         }
     }
+}
+
+/// The error of a command not sent because Redis is held off: an I/O error, as the failure
+/// that started the hold-off was, so every user treats it as Redis being unreachable.
+fn held_off() -> redis::RedisError {
+    std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        format!(
+            "Redis did not answer a moment ago: not asked again for {} s",
+            HOLD_OFF.as_secs()
+        ),
+    )
+    .into()
 }

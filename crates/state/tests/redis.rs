@@ -307,6 +307,46 @@ async fn a_catalog_told_by_one_instance_is_read_by_another_sealed_until_its_time
     assert_eq!(b.get("one@example.com").await, None);
 }
 
+/// How often Redis ran `command` (`INFO commandstats`).
+async fn calls_of(server: &RedisServer, command: &str) -> u64 {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_frozen_redis_is_asked_once_and_then_left_alone_until_it_answers_again() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let state = connect(&server, KEY).await;
+    let rests = RedisRests::new(state.clone());
+    rests.rest("one@example.com", i64::MAX).await;
+    server.freeze();
+    // Five requests' reads of the rests: the first waits out its command's timeout, the
+    // others are answered at once from nothing (as the instance knows it), not sent.
+    for _ in 0..5 {
+        assert!(rests.resting(0).await.is_empty());
+    }
+    assert!(!state.is_up());
+    let watch = state.watch(Duration::from_millis(100));
+    server.thaw();
+    eventually("Redis up again, seen by the watch", async || state.is_up()).await;
+    assert_eq!(rests.resting(0).await.len(), 1);
+    // Redis ran the one read sent while it was frozen, and the one after: the four held off
+    // never reached it.
+    assert_eq!(calls_of(&server, "hgetall").await, 2);
+    watch.abort();
+}
+
 #[tokio::test]
 async fn starting_without_redis_or_without_a_key_is_a_clear_error() {
     let Some(mut server) = RedisServer::start() else {
