@@ -172,7 +172,8 @@ impl Core {
         if self.state != StreamState::Running {
             return;
         }
-        match parse_event(data, Self::wants) {
+        let mut scratch = Vec::new();
+        match parse_event(data, &mut scratch, Self::wants) {
             Some(Parsed::Delta(kind, delta)) => self.delta(kind, &delta, out),
             Some(Parsed::Event(event)) => self.handle(&event, out),
             None => {}

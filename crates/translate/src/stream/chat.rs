@@ -144,7 +144,8 @@ impl Core {
         if self.state != StreamState::Running {
             return;
         }
-        match parse_event(data, |kind| self.wants(kind)) {
+        let mut scratch = Vec::new();
+        match parse_event(data, &mut scratch, |kind| self.wants(kind)) {
             Some(Parsed::Delta(kind, delta)) => self.delta(kind, &delta, out),
             Some(Parsed::Event(event)) if event.kind == RATE_LIMITS_EVENT => {
                 self.rate_limits = serde_json::from_slice(data).ok();
