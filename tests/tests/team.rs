@@ -566,6 +566,19 @@ async fn turn_two_through_the_other_instance_goes_to_the_account_that_served_tur
         "each instance's first turn is the first account"
     );
 
+    // A tells the team in the background of its answer: told by now, as a client's next turn
+    // would find it (B's warm-up conversation and turn 1).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    eventually("both conversations' accounts in Redis", async || {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("byok:affinity:*")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        keys.len() == 2
+    })
+    .await;
     let mut turn2 = turn1.as_array().unwrap().clone();
     turn2.push(json!({"role": "assistant", "content": answer["choices"][0]["message"]["content"]}));
     turn2.push(json!({"role": "user", "content": "Go on"}));
