@@ -157,6 +157,19 @@ fn answering_as_the_asked_model_changes_only_the_model_at_every_split() {
     }
 }
 
+/// A recording as a kept response answered as `gpt-5` after `resp_before` serves it: the
+/// marked fields changed, every other byte as it came.
+fn kept_marks(stream: &[u8]) -> String {
+    String::from_utf8(stream.to_vec())
+        .unwrap()
+        .replace(r#""model":"gpt-5-2025-08-07""#, r#""model":"gpt-5""#)
+        .replace(r#""store":false"#, r#""store":true"#)
+        .replace(
+            r#""previous_response_id":null"#,
+            r#""previous_response_id":"resp_before""#,
+        )
+}
+
 #[test]
 fn a_kept_response_is_marked_in_place_and_kept_whole_at_every_split() {
     for name in FIXTURES {
@@ -188,14 +201,7 @@ fn a_kept_response_is_marked_in_place_and_kept_whole_at_every_split() {
         );
         if !name.ends_with("-empty-output") {
             // Byte for byte the recording, the marked fields aside (spliced, not rewritten).
-            let expected = String::from_utf8(stream.clone())
-                .unwrap()
-                .replace(r#""model":"gpt-5-2025-08-07""#, r#""model":"gpt-5""#)
-                .replace(r#""store":false"#, r#""store":true"#)
-                .replace(
-                    r#""previous_response_id":null"#,
-                    r#""previous_response_id":"resp_before""#,
-                );
+            let expected = kept_marks(&stream);
             assert!(
                 whole == expected.as_bytes(),
                 "{name}: only the marks changed"
@@ -210,6 +216,66 @@ fn a_kept_response_is_marked_in_place_and_kept_whole_at_every_split() {
             assert_eq!(
                 split.take_response(),
                 Some(kept.clone()),
+                "{name}: split at {at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn long_instructions_are_read_past_and_still_echoed_whole() {
+    // The recordings as they came: their lifecycle events' 11 KB `instructions` are emptied in
+    // a copy before the events are read (crates/translate/src/stream/mod.rs), which changes
+    // nothing a client gets, split anywhere.
+    for name in FIXTURES {
+        let stream = fixture(name);
+        let short = short_instructions(&stream);
+        assert!(
+            stream.len() > short.len() + 10_000,
+            "{name}: long instructions"
+        );
+        let chat_whole = run(&mut chat(), [&stream[..]]).0;
+        assert!(
+            chat_whole == run(&mut chat(), [&short[..]]).0,
+            "{name}: Chat"
+        );
+        let kept = || {
+            ResponsesPassthrough::new(ToolNameMap::default())
+                .answering_as("gpt-5")
+                .stored(Some("resp_before".into()))
+        };
+        let mut whole_run = kept();
+        let whole = run(&mut whole_run, [&stream[..]]).0;
+        let response = whole_run.take_response().expect("the response is kept");
+        let instructions = common::events(&stream)
+            .into_iter()
+            .find_map(|event| {
+                event["response"]["instructions"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap();
+        assert_eq!(response["instructions"], instructions.as_str(), "{name}");
+        if !name.ends_with("-empty-output") {
+            let expected = kept_marks(&stream);
+            assert!(
+                whole == expected.as_bytes(),
+                "{name}: only the marks changed"
+            );
+        }
+        for at in split_points(&stream, 60) {
+            assert!(
+                split_at(&mut chat(), &stream, at) == chat_whole,
+                "{name}: Chat, split at {at}"
+            );
+            let mut split = kept();
+            assert!(
+                split_at(&mut split, &stream, at) == whole,
+                "{name}: split at {at}"
+            );
+            assert_eq!(
+                split.take_response().as_ref(),
+                Some(&response),
                 "{name}: split at {at}"
             );
         }

@@ -52,7 +52,7 @@ pub(crate) fn parse_event<'a>(
                 .map(|delta| Parsed::Delta(kind, delta))
         }
         _ => {
-            let data = if without_instructions(data, scratch) {
+            let data = if without_instructions(data, scratch).is_some() {
                 scratch.as_slice()
             } else {
                 data
@@ -66,34 +66,49 @@ pub(crate) fn parse_event<'a>(
 /// cost more than skipping it.
 const LONG_INSTRUCTIONS: usize = 1024;
 
+/// What [`without_instructions`] took out of an event's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Emptied {
+    /// Where the string's text began (just after its opening quote).
+    pub(crate) at: usize,
+    /// How many bytes of text it had.
+    pub(crate) len: usize,
+}
+
+impl Emptied {
+    /// Where the byte at `at` of the emptied copy is in the original data.
+    pub(crate) fn original(self, at: usize) -> usize {
+        if at < self.at { at } else { at + self.len }
+    }
+}
+
 /// Writes into `scratch` the event `data` with the value of its first `"instructions"` key
 /// emptied (`"instructions":""`), when that value is a string of at least
-/// [`LONG_INSTRUCTIONS`] bytes; whether it did. Only a key can match: inside a JSON string
-/// every `"` is escaped, and the match must follow a `{` or `,`. Data that is no valid JSON
-/// is left as it is, for serde to refuse.
-fn without_instructions(data: &[u8], scratch: &mut Vec<u8>) -> bool {
+/// [`LONG_INSTRUCTIONS`] bytes; what it took out, if it did. Only a key can match: inside a
+/// JSON string every `"` is escaped, and the match must follow a `{` or `,`. Data that is no
+/// valid JSON is left as it is, for serde to refuse.
+pub(crate) fn without_instructions(data: &[u8], scratch: &mut Vec<u8>) -> Option<Emptied> {
     const KEY: &[u8] = b"\"instructions\":\"";
     if data.len() < LONG_INSTRUCTIONS {
-        return false;
+        return None;
     }
-    let Some(at) = memchr::memmem::find(data, KEY) else {
-        return false;
-    };
+    let at = memchr::memmem::find(data, KEY)?;
     if at == 0 || !matches!(data[at - 1], b'{' | b',') {
-        return false;
+        return None;
     }
     let start = at + KEY.len();
-    let Some(end) = string_end(data, start) else {
-        return false;
-    };
+    let end = string_end(data, start)?;
     if end - start < LONG_INSTRUCTIONS {
-        return false;
+        return None;
     }
     scratch.clear();
     scratch.reserve(data.len() - (end - start));
     scratch.extend_from_slice(&data[..start]);
     scratch.extend_from_slice(&data[end..]);
-    true
+    Some(Emptied {
+        at: start,
+        len: end - start,
+    })
 }
 
 /// Where the JSON string whose text starts at `from` ends (its closing quote), if it does.
@@ -180,7 +195,7 @@ mod tests {
     fn emptied(data: &str) -> Option<String> {
         let mut scratch = Vec::new();
         without_instructions(data.as_bytes(), &mut scratch)
-            .then(|| String::from_utf8(scratch).unwrap())
+            .map(|_| String::from_utf8(scratch).unwrap())
     }
 
     #[test]

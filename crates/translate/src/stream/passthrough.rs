@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::assemble::{OutputAssembler, restore_name};
 use super::wire::{self, IncompleteDetails, RawEvent};
-use super::{RATE_LIMITS_EVENT, SseTranslator, StreamState};
+use super::{Emptied, RATE_LIMITS_EVENT, SseTranslator, StreamState, without_instructions};
 use crate::sse::{SseEvent, SseParser};
 use crate::tool_names::ToolNameMap;
 use crate::usage::{ResponsesUsage, TokenCounts};
@@ -209,6 +209,27 @@ impl<'a> Raw<'a> {
     }
 }
 
+/// An event's response fields, and where in the event's data they are: they were read from
+/// that data, or from a copy of it whose long `instructions` were emptied (`emptied`).
+struct Found<'a> {
+    fields: Fields<'a>,
+    /// The bytes the fields were read from.
+    read: &'a [u8],
+    emptied: Option<Emptied>,
+}
+
+impl Found<'_> {
+    /// Where `field`'s text is in the event's data.
+    fn range(&self, field: Raw<'_>) -> Option<std::ops::Range<usize>> {
+        let text = field.0?.get().as_bytes();
+        let start = offset(self.read, text)?;
+        let start = self
+            .emptied
+            .map_or(start, |emptied| emptied.original(start));
+        Some(start..start + text.len())
+    }
+}
+
 /// A range of an event's data, and what replaces it.
 type Edit = (std::ops::Range<usize>, Vec<u8>);
 
@@ -286,13 +307,27 @@ impl Pass {
         }
         // The events that carry the whole response (its 10-30 KB `instructions`) are read once,
         // for the fields the passthrough needs (callgrind: reading them first as a raw event and
-        // then their response again cost ~170k instructions per stream).
-        if let Some(whole) = wire::sniff_kind(event.data).and_then(Whole::of)
-            && let Ok(enveloped) = serde_json::from_slice::<Enveloped<'_>>(event.data)
-        {
-            self.last_sequence = enveloped.sequence_number.or(self.last_sequence);
-            self.whole(whole, event, enveloped.response.as_ref(), out);
-            return;
+        // then their response again cost ~170k instructions per stream), and from a copy with
+        // the instructions emptied (serde skips a string at ~4 instructions a byte), the
+        // fields' places mapped back to the event as it came.
+        let mut scratch = Vec::new();
+        if let Some(whole) = wire::sniff_kind(event.data).and_then(Whole::of) {
+            let emptied = without_instructions(event.data, &mut scratch);
+            let read = if emptied.is_some() {
+                scratch.as_slice()
+            } else {
+                event.data
+            };
+            if let Ok(enveloped) = serde_json::from_slice::<Enveloped<'_>>(read) {
+                self.last_sequence = enveloped.sequence_number.or(self.last_sequence);
+                let found = enveloped.response.map(|fields| Found {
+                    fields,
+                    read,
+                    emptied,
+                });
+                self.whole(whole, event, found.as_ref(), out);
+                return;
+            }
         }
         let Ok(parsed) = serde_json::from_slice::<RawEvent<'_>>(event.data) else {
             out.extend_from_slice(event.raw); // not a JSON event: not ours to judge
@@ -303,15 +338,20 @@ impl Pass {
         }
         self.output.event(&parsed);
         self.last_sequence = parsed.sequence_number.or(self.last_sequence);
-        let fields = parsed
+        let found = parsed
             .response
-            .and_then(|raw| serde_json::from_str::<Fields<'_>>(raw.get()).ok());
+            .and_then(|raw| serde_json::from_str::<Fields<'_>>(raw.get()).ok())
+            .map(|fields| Found {
+                fields,
+                read: event.data,
+                emptied: None,
+            });
         if let Some(whole) = Whole::of(parsed.kind.as_bytes()) {
-            self.whole(whole, event, fields.as_ref(), out);
+            self.whole(whole, event, found.as_ref(), out);
             return;
         }
-        if let Some(fields) = &fields {
-            self.learn_head(fields);
+        if let Some(found) = &found {
+            self.learn_head(&found.fields);
         }
         match &*parsed.kind {
             "response.failed" | "error" => {
@@ -331,7 +371,7 @@ impl Pass {
             }
             _ => {}
         }
-        self.pass_on(event, fields.as_ref(), out);
+        self.pass_on(event, found.as_ref(), out);
     }
 
     /// An event that carries the whole response: a lifecycle one (marked when byok keeps the
@@ -340,9 +380,10 @@ impl Pass {
         &mut self,
         whole: Whole,
         event: &SseEvent<'_>,
-        fields: Option<&Fields<'_>>,
+        found: Option<&Found<'_>>,
         out: &mut Vec<u8>,
     ) {
+        let fields = found.map(|found| &found.fields);
         if let Some(fields) = fields {
             self.learn_head(fields);
         }
@@ -354,9 +395,9 @@ impl Pass {
         };
         if whole == Whole::Lifecycle {
             if self.stored.is_some() {
-                self.mark(event, fields, &marks, out);
+                self.mark(event, found, &marks, out);
             } else {
-                self.pass_on(event, fields, out);
+                self.pass_on(event, found, out);
             }
             return;
         }
@@ -373,7 +414,7 @@ impl Pass {
         };
         let empty = fields.is_some_and(|f| f.output.0.is_none_or(is_empty_array));
         if !empty && self.names.is_empty() && self.stored.is_none() {
-            self.pass_on(event, fields, out);
+            self.pass_on(event, found, out);
             return;
         }
         if empty || !self.names.is_empty() {
@@ -385,7 +426,7 @@ impl Pass {
             });
         }
         marks.keep = self.stored.is_some();
-        let edited = self.mark(event, fields, &marks, out);
+        let edited = self.mark(event, found, &marks, out);
         if marks.keep {
             self.response = edited;
         }
@@ -393,9 +434,9 @@ impl Pass {
 
     /// Passes `event` on as it came, but for the model it reports when that is not the one to
     /// answer as.
-    fn pass_on(&self, event: &SseEvent<'_>, fields: Option<&Fields<'_>>, out: &mut Vec<u8>) {
-        if let Some(fields) = fields
-            && matches!(self.model_edit(fields), ModelEdit::Write(_))
+    fn pass_on(&self, event: &SseEvent<'_>, found: Option<&Found<'_>>, out: &mut Vec<u8>) {
+        if let Some(found) = found
+            && matches!(self.model_edit(&found.fields), ModelEdit::Write(_))
         {
             let marks = Marks {
                 model: true,
@@ -403,7 +444,7 @@ impl Pass {
                 stored: false,
                 keep: false,
             };
-            self.mark(event, Some(fields), &marks, out);
+            self.mark(event, Some(found), &marks, out);
         } else {
             out.extend_from_slice(event.raw);
         }
@@ -420,13 +461,13 @@ impl Pass {
     fn mark(
         &self,
         event: &SseEvent<'_>,
-        fields: Option<&Fields<'_>>,
+        found: Option<&Found<'_>>,
         marks: &Marks,
         out: &mut Vec<u8>,
     ) -> Option<Value> {
-        if let Some(fields) = fields
+        if let Some(found) = found
             && let Some(at) = offset(event.raw, event.data)
-            && let Some(mut edits) = self.edits(event.data, fields, marks)
+            && let Some(mut edits) = self.edits(found, marks)
         {
             let data = event.data;
             edits.sort_by_key(|(range, _)| range.start);
@@ -463,14 +504,11 @@ impl Pass {
         .and_then(|mut value| value.get_mut("response").map(Value::take))
     }
 
-    /// The splices `marks` make in an event's `data` (whose response's fields are `fields`):
+    /// The splices `marks` make in an event's data (whose response's fields are `found`):
     /// each range of it and what replaces it. `None` when a field to change is absent.
-    fn edits(&self, data: &[u8], fields: &Fields<'_>, marks: &Marks) -> Option<Vec<Edit>> {
-        let at = |field: Raw<'_>| {
-            let text = field.0?.get().as_bytes();
-            let start = offset(data, text)?;
-            Some(start..start + text.len())
-        };
+    fn edits(&self, found: &Found<'_>, marks: &Marks) -> Option<Vec<Edit>> {
+        let fields = &found.fields;
+        let at = |field: Raw<'_>| found.range(field);
         let mut edits = Vec::new();
         if marks.model {
             match self.model_edit(fields) {
