@@ -14,7 +14,7 @@ use std::task::{Context, Poll, ready};
 
 use byok_store::ResponseStore;
 use byok_translate::{
-    ItemsQuery, References, ResponsesPassthrough, StoredResponse, TranslateError,
+    ItemsQuery, References, RequestEcho, ResponsesPassthrough, StoredResponse, TranslateError,
     expand_references, give_input_ids, input_items_page, served_as_stored,
 };
 use byok_types::{
@@ -192,13 +192,18 @@ fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T> {
 impl Keep {
     /// Keeps a collected (not streamed) response, marked as stored; the answer: the response
     /// written out once, for the store and the client alike (`StoredResponse::encoded`).
-    pub(crate) async fn collected(self, mut response: Value) -> ProviderResponse {
+    pub(crate) async fn collected(
+        self,
+        mut response: Value,
+        echo: RequestEcho,
+    ) -> ProviderResponse {
         served_as_stored(&mut response, self.previous_response_id.as_deref());
         let usage = TokenUsage::of_answer(&response);
-        let record = match StoredResponse::encoded(self.input, response) {
+        let record = match StoredResponse::written(self.input, response, echo.clone()) {
             Ok(record) => record,
-            Err(response) => {
+            Err(mut response) => {
                 tracing::warn!("the upstream's response has no id; it is not kept");
+                echo.restore(&mut response);
                 return ProviderResponse::Complete(response);
             }
         };

@@ -37,7 +37,8 @@ pub use stored::{
     input_items_page, served_as_stored,
 };
 pub use stream::{
-    ChatStreamTranslator, ResponseCollector, ResponsesPassthrough, SseTranslator, StreamState,
+    ChatStreamTranslator, RequestEcho, ResponseCollector, ResponsesPassthrough, SseTranslator,
+    StreamState,
 };
 pub use tool_names::{MAX_TOOL_NAME_LEN, ToolNameMap};
 pub use usage::TokenCounts;

@@ -46,10 +46,13 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::error::TranslateError;
+use crate::stream::RequestEcho;
 
 /// What byok keeps of one response it served: the request's own input items (references
 /// replaced by the items they stand for, every item with an id) and the `response` object as
@@ -62,19 +65,23 @@ pub struct StoredResponse {
     id: String,
     previous_response_id: Option<String>,
     input: Vec<Value>,
+    /// The response, without the fields in `echo`.
     response: Value,
-    /// `response` as JSON text, when it was written out once for both the store and the
-    /// client ([`StoredResponse::encoded`]): the record's serialization copies it.
+    /// The response's fields that echo the request, as text ([`StoredResponse::written`]).
+    echo: RequestEcho,
+    /// The whole response as JSON text, when it was written out once for both the store and
+    /// the client ([`StoredResponse::encoded`]): the record's serialization copies it.
     text: Option<Box<RawValue>>,
 }
 
 impl PartialEq for StoredResponse {
     fn eq(&self, other: &Self) -> bool {
-        // `text` is `response` written out: two records are equal when their values are.
+        // `echo` and `text` are parts of the response as text: two records are equal when
+        // their responses are.
         self.id == other.id
             && self.previous_response_id == other.previous_response_id
             && self.input == other.input
-            && self.response == other.response
+            && self.response() == other.response()
     }
 }
 
@@ -107,6 +114,7 @@ impl StoredResponse {
             previous_response_id,
             input,
             response,
+            echo: RequestEcho::default(),
             text: None,
         })
     }
@@ -126,20 +134,24 @@ impl StoredResponse {
     /// assert_eq!(record.into_json(), r#"{"id":"resp_1","output":[]}"#);
     /// ```
     pub fn encoded(input: Vec<Value>, response: Value) -> Result<Self, Value> {
+        Self::written(input, response, RequestEcho::default())
+    }
+
+    /// As [`encoded`](Self::encoded), for a response collected with its request's echo apart
+    /// ([`crate::ResponseCollector::finish_with_echo`]): its text is written with the echo's
+    /// text copied as it came, never parsed.
+    pub fn written(input: Vec<Value>, response: Value, echo: RequestEcho) -> Result<Self, Value> {
         let mut record = Self::of(input, response)?;
-        // A `Value` always serializes (its keys are strings); were it ever not to, the record
-        // is serialized from the value as before.
-        record.text = serde_json::value::to_raw_value(&record.response).ok();
+        record.text = Some(echo.write(&record.response));
+        record.echo = echo;
         Ok(record)
     }
 
     /// The `response` object as JSON text (written out now unless [`encoded`](Self::encoded)
     /// did already).
     pub fn into_json(self) -> String {
-        match self.text {
-            Some(text) => Box::<str>::from(text).into_string(),
-            None => self.response.to_string(),
-        }
+        let text = self.text.unwrap_or_else(|| self.echo.write(&self.response));
+        Box::<str>::from(text).into_string()
     }
 
     /// The response id (`resp_...`).
@@ -165,14 +177,23 @@ impl StoredResponse {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The `response` object, as `GET /v1/responses/{id}` answers it.
-    pub fn response(&self) -> &Value {
-        &self.response
+    /// The `response` object, as `GET /v1/responses/{id}` answers it (made whole here when
+    /// its echo of the request is kept as text).
+    pub fn response(&self) -> Cow<'_, Value> {
+        if self.echo.is_empty() {
+            Cow::Borrowed(&self.response)
+        } else {
+            let mut whole = self.response.clone();
+            self.echo.clone().restore(&mut whole);
+            Cow::Owned(whole)
+        }
     }
 
     /// The `response` object, taken out of the record.
     pub fn into_response(self) -> Value {
-        self.response
+        let mut response = self.response;
+        self.echo.restore(&mut response);
+        response
     }
 
     /// The ids of the items a later request may refer to (input and output items that have one).
@@ -196,15 +217,7 @@ impl StoredResponse {
 #[derive(Serialize)]
 struct RecordRef<'a> {
     input: &'a [Value],
-    response: ResponseRef<'a>,
-}
-
-/// A record's response for writing: its JSON text if it has been written out already.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ResponseRef<'a> {
-    Text(&'a RawValue),
-    Value(&'a Value),
+    response: &'a RawValue,
 }
 
 /// The stored form of a [`StoredResponse`], owned for reading.
@@ -216,12 +229,16 @@ struct Record {
 
 impl Serialize for StoredResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let written;
+        let response = if let Some(text) = &self.text {
+            text
+        } else {
+            written = self.echo.write(&self.response);
+            &written
+        };
         RecordRef {
             input: &self.input,
-            response: match &self.text {
-                Some(text) => ResponseRef::Text(text),
-                None => ResponseRef::Value(&self.response),
-            },
+            response,
         }
         .serialize(serializer)
     }

@@ -236,3 +236,33 @@ fn collect(mut collector: ResponseCollector, name: &str) -> Value {
     collector.feed(&fixture(name));
     collector.finish().unwrap()
 }
+
+#[test]
+fn a_collected_answer_with_its_request_echo_as_text_writes_out_the_whole_response() {
+    for name in FIXTURES {
+        let stream = fixture(name);
+        let collect = |collector: ResponseCollector| {
+            let mut collector = collector;
+            for piece in stream.chunks(1000) {
+                collector.feed(piece);
+            }
+            collector
+        };
+        let whole = collect(ResponseCollector::new()).finish().unwrap();
+        assert!(
+            whole["instructions"].is_string(),
+            "{name}: the recording echoes them"
+        );
+        let (lean, echo) = collect(ResponseCollector::new().request_echo_as_text())
+            .finish_with_echo()
+            .unwrap();
+        assert!(
+            lean.get("instructions").is_none() && !echo.is_empty(),
+            "{name}"
+        );
+        let written: Value = serde_json::from_str(echo.write(&lean).get()).unwrap();
+        assert_eq!(written, whole, "{name}");
+        let finished = collect(ResponseCollector::new().request_echo_as_text()).finish();
+        assert_eq!(finished.unwrap(), whole, "{name}");
+    }
+}

@@ -5,13 +5,15 @@
 
 use byok_translate::{
     COMPACTION_TRIGGER, ChatOptions, ChatStreamTranslator, ModelEntry, Preset, ReasoningMode,
-    ResponseCollector, ResponsesPassthrough, chat_to_responses, compact_for_codex,
+    RequestEcho, ResponseCollector, ResponsesPassthrough, chat_to_responses, compact_for_codex,
     compaction_answer, resolve_chat_alias, resolve_responses_alias, response_to_chat,
     response_to_message, responses_for_codex,
 };
 use byok_types::{
-    ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol, unix_now,
+    ByokError, ChatRequest, ProviderResponse, RequestContext, Result, StreamProtocol, TokenUsage,
+    unix_now,
 };
+use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -97,18 +99,22 @@ impl CodexBackend {
             };
             return Ok(ProviderResponse::Stream(stream));
         }
-        let collector = ResponseCollector::with_tool_names(tool_names);
-        let mut collected = self.collect(response, collector).await?;
-        let Some(keep) = keep else {
-            return Ok(ProviderResponse::Complete(collected));
-        };
+        // The request's echo (instructions, tools) is answered as the backend wrote it, never
+        // parsed nor written out again.
+        let collector = ResponseCollector::with_tool_names(tool_names).request_echo_as_text();
+        let (mut collected, echo) = self.collect_with_echo(response, collector).await?;
         // The model the client asked for, as a kept stream's response has it (the answer is
-        // written out here, for the store and the client: `CodexExecutor::answering_as` no
-        // longer edits it).
+        // written out here: `CodexExecutor::answering_as` does not edit it).
         if let Some(map) = collected.as_object_mut() {
             map.insert("model".into(), answer_as.into());
         }
-        Ok(keep.collected(collected).await)
+        let Some(keep) = keep else {
+            return Ok(ProviderResponse::Encoded {
+                usage: TokenUsage::of_answer(&collected),
+                json: Bytes::from(Box::<str>::from(echo.write(&collected)).into_string()),
+            });
+        };
+        Ok(keep.collected(collected, echo).await)
     }
 
     /// Answers a compact request (`POST /v1/responses/compact`) as the backend compacts now:
@@ -188,7 +194,18 @@ impl CodexBackend {
     ///
     /// Reading stops at the terminal event: an upstream that keeps the connection open after
     /// it has nothing more to say.
-    async fn collect(&self, response: Started, mut collector: ResponseCollector) -> Result<Value> {
+    async fn collect(&self, response: Started, collector: ResponseCollector) -> Result<Value> {
+        let (mut response, echo) = self.collect_with_echo(response, collector).await?;
+        echo.restore(&mut response);
+        Ok(response)
+    }
+
+    /// As [`Self::collect`], the request's echo apart ([`ResponseCollector::finish_with_echo`]).
+    async fn collect_with_echo(
+        &self,
+        response: Started,
+        mut collector: ResponseCollector,
+    ) -> Result<(Value, RequestEcho)> {
         let body = response.bytes_stream();
         futures::pin_mut!(body);
         while !collector.is_finished() {
@@ -202,7 +219,7 @@ impl CodexBackend {
                 Err(_) => return Err(idle_timeout(self.upstream.idle_timeout)),
             }
         }
-        collector.finish().map_err(|err| match err {
+        collector.finish_with_echo().map_err(|err| match err {
             byok_translate::StreamError::CutOff => cut_short(),
             byok_translate::StreamError::Failed { message, code } => {
                 // What the failure stands for over HTTP, if byok knows (a rate limit is a 429

@@ -11,7 +11,7 @@ pub(crate) mod wire;
 
 pub use chat::ChatStreamTranslator;
 pub(crate) use chunk::write_json;
-pub use collect::ResponseCollector;
+pub use collect::{RequestEcho, ResponseCollector};
 pub use passthrough::ResponsesPassthrough;
 pub(crate) use wire::incomplete_finish_reason;
 
