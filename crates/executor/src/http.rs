@@ -10,7 +10,7 @@ use crate::upstream::{
 ///
 /// [`new`](Self::new) sends model requests (OpenAI, Codex) through byok's own pooled hyper client:
 /// rustls with Mozilla's roots, HTTP/2 by ALPN, a 10 s connect timeout, `TCP_NODELAY`, and a
-/// fixed 16 KiB HTTP/1 read buffer per connection, which bounds what each open stream holds.
+/// fixed 8 KiB HTTP/1 read buffer per connection, which bounds what each open stream holds.
 /// When `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` is set, or a proxy is given to
 /// [`builder`](Self::builder), they go through a proxy-capable client instead (which also honours
 /// `NO_PROXY`). Which HTTP libraries these are is this crate's business: none of them appears in
