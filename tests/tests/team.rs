@@ -664,8 +664,16 @@ async fn one_instance_s_model_catalog_serves_the_other_without_a_fetch_of_its_ow
     // Kept in Redis for the hour the catalog is good for.
     let client = redis::Client::open(redis.url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    // At the account's keyed digest: Redis does not show the email.
+    let at: Vec<String> = redis::cmd("KEYS")
+        .arg("byok:catalog:*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(at.len(), 1, "{at:?}");
+    assert!(!at[0].contains("me@example.com"), "{at:?}");
     let ttl: i64 = redis::cmd("TTL")
-        .arg("byok:catalog:me@example.com")
+        .arg(&at[0])
         .query_async(&mut raw)
         .await
         .unwrap();

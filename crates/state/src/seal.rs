@@ -24,6 +24,8 @@ const MIN_KEY_CHARS: usize = 16;
 /// The cipher of one `state_key`.
 pub(crate) struct Seal {
     cipher: Aes256Gcm,
+    /// The key of [`Seal::name`]'s digests, derived from `state_key` apart from the cipher's.
+    names: [u8; 32],
 }
 
 impl std::fmt::Debug for Seal {
@@ -46,13 +48,37 @@ impl Seal {
         }
         // The key is a long random string, not a password: one SHA-256 (with a label, so this
         // digest serves nothing else) gives the 256-bit AES key.
-        let mut hasher = Sha256::new();
-        hasher.update(b"byok-state-seal-v1\0");
-        hasher.update(key.as_bytes());
-        let digest: [u8; 32] = hasher.finalize().into();
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut hasher = Sha256::new();
+            hasher.update(label);
+            hasher.update(key.as_bytes());
+            hasher.finalize().into()
+        };
+        let digest = derive(b"byok-state-seal-v1\0");
         let cipher = Aes256Gcm::new_from_slice(&digest)
             .map_err(|_| StateError::Key("`state_key` cannot make an AES-256 key"))?;
-        Ok(Self { cipher })
+        Ok(Self {
+            cipher,
+            names: derive(b"byok-state-names-v1\0"),
+        })
+    }
+
+    /// The keyed digest (SHA-256 of a 32-byte key derived from `state_key`, then `name`; 32 hex
+    /// digits) that stands for `name` (an account's email) in a Redis key: the instances of a
+    /// team find it again, whoever reads the database without `state_key` does not read the
+    /// name, nor test a guessed one.
+    pub(crate) fn name(&self, name: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.names);
+        hasher.update(name.as_bytes());
+        let digest: [u8; 32] = hasher.finalize().into();
+        digest[..16]
+            .iter()
+            .fold(String::with_capacity(32), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
     }
 
     /// `plain` sealed for the Redis key `at`.
@@ -133,5 +159,16 @@ mod tests {
     fn short_or_missing_keys_are_refused() {
         assert!(Seal::new(&Secret::new("")).is_err());
         assert!(Seal::new(&Secret::new("short")).is_err());
+    }
+
+    #[test]
+    fn a_name_s_digest_is_the_same_under_one_key_and_another_under_another() {
+        let one = seal("0123456789abcdef-one");
+        let name = one.name("one@example.com");
+        assert_eq!(name.len(), 32);
+        assert!(!name.contains("example"));
+        assert_eq!(seal("0123456789abcdef-one").name("one@example.com"), name);
+        assert_ne!(one.name("two@example.com"), name);
+        assert_ne!(seal("0123456789abcdef-two").name("one@example.com"), name);
     }
 }

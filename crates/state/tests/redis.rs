@@ -289,12 +289,21 @@ async fn a_catalog_told_by_one_instance_is_read_by_another_sealed_until_its_time
     assert_eq!(b.get("two@example.com").await, None);
     let client = redis::Client::open(server.url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("byok:catalog:"), "{keys:?}");
+    assert!(!keys[0].contains("one@example.com"), "{keys:?}");
     let sealed: Vec<u8> = redis::cmd("GET")
-        .arg("byok:catalog:one@example.com")
+        .arg(&keys[0])
         .query_async(&mut raw)
         .await
         .unwrap();
     assert!(!sealed.windows(13).any(|w| w == b"gpt-team-only"));
+    assert!(!sealed.windows(15).any(|w| w == b"one@example.com"));
     let other = RedisCatalogs::new(connect(&server, "another-key-of-some-length").await);
     assert_eq!(other.get("one@example.com").await, None);
     eventually("the catalog expired", async || {
