@@ -289,28 +289,20 @@ impl Collect {
     /// The `response` object of a `response.completed` or `response.incomplete` event;
     /// `None` when the event is no JSON at all (it is skipped, like any such event).
     fn final_response(&mut self, data: &[u8]) -> Option<Result<Value, StreamError>> {
-        #[derive(Deserialize)]
-        struct Final<R> {
-            response: Option<R>,
-        }
-        let response = if self.echo_mode == EchoMode::Parsed {
-            serde_json::from_slice::<Final<Value>>(data).ok()?.response
-        } else if let Ok(event) = serde_json::from_slice::<Final<WithoutEcho<'_>>>(data) {
-            event.response.map(|lean| {
-                if self.echo_mode == EchoMode::Text {
-                    self.echo = RequestEcho(
-                        lean.echo
-                            .into_iter()
-                            .map(|(name, text)| (name, text.to_owned()))
-                            .collect(),
-                    );
-                }
+        let response = match self.echo_mode {
+            EchoMode::Parsed => serde_json::from_slice::<Final<Value>>(data).ok()?.response,
+            EchoMode::Dropped => lean::<false>(data)?
+                .response
+                .map(|lean| Value::Object(lean.kept)),
+            EchoMode::Text => lean::<true>(data)?.response.map(|lean| {
+                self.echo = RequestEcho(
+                    lean.echo
+                        .into_iter()
+                        .map(|(name, text)| (name, text.to_owned()))
+                        .collect(),
+                );
                 Value::Object(lean.kept)
-            })
-        } else {
-            // A response that is no object still ends the stream, as a failure.
-            serde_json::from_slice::<IgnoredAny>(data).ok()?;
-            None
+            }),
         };
         Some(
             response
@@ -323,18 +315,36 @@ impl Collect {
     }
 }
 
+/// A final event, as far as its `response` goes.
+#[derive(Deserialize)]
+struct Final<R> {
+    response: Option<R>,
+}
+
+/// The response of a final event without its echo of the request; `None` when the event is no
+/// JSON at all, no response when its response is no object.
+fn lean<const KEEP: bool>(data: &[u8]) -> Option<Final<WithoutEcho<'_, KEEP>>> {
+    if let Ok(event) = serde_json::from_slice(data) {
+        Some(event)
+    } else {
+        // A response that is no object still ends the stream, as a failure.
+        serde_json::from_slice::<IgnoredAny>(data).ok()?;
+        Some(Final { response: None })
+    }
+}
+
 /// A `response` object without its [`ECHOED_REQUEST`] fields, which are skipped unparsed
-/// (their text borrowed from the event).
-struct WithoutEcho<'a> {
+/// (their text borrowed from the event when `KEEP`, else not even that: skipping is cheaper).
+struct WithoutEcho<'a, const KEEP: bool> {
     kept: Map<String, Value>,
     echo: Vec<(String, &'a RawValue)>,
 }
 
-impl<'de> Deserialize<'de> for WithoutEcho<'de> {
+impl<'de, const KEEP: bool> Deserialize<'de> for WithoutEcho<'de, KEEP> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = WithoutEcho<'de>;
+        struct Fields<const KEEP: bool>;
+        impl<'de, const KEEP: bool> Visitor<'de> for Fields<KEEP> {
+            type Value = WithoutEcho<'de, KEEP>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a response object")
@@ -343,22 +353,24 @@ impl<'de> Deserialize<'de> for WithoutEcho<'de> {
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut fields: A,
-            ) -> Result<WithoutEcho<'de>, A::Error> {
+            ) -> Result<WithoutEcho<'de, KEEP>, A::Error> {
                 let mut lean = WithoutEcho {
                     kept: Map::new(),
                     echo: Vec::new(),
                 };
                 while let Some(name) = fields.next_key::<String>()? {
-                    if ECHOED_REQUEST.contains(&name.as_str()) {
+                    if !ECHOED_REQUEST.contains(&name.as_str()) {
+                        lean.kept.insert(name, fields.next_value()?);
+                    } else if KEEP {
                         lean.echo.push((name, fields.next_value()?));
                     } else {
-                        lean.kept.insert(name, fields.next_value()?);
+                        fields.next_value::<IgnoredAny>()?;
                     }
                 }
                 Ok(lean)
             }
         }
-        deserializer.deserialize_map(Fields)
+        deserializer.deserialize_map(Fields::<KEEP>)
     }
 }
 
