@@ -187,30 +187,37 @@ fn announce(
     );
 }
 
+/// Runs `act` soon after the figures change: the first change wakes the loop, which waits
+/// `delay` for the rest of a burst of answers and acts once for all of them (one write per
+/// `delay` at most, however busy, off the requests' way). The one debounce of both the file
+/// saver and the team publisher below.
+async fn after_each_change<F, Fut>(store: &RateLimitStore, delay: std::time::Duration, mut act: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut changes = store.changes();
+    while changes.changed().await.is_ok() {
+        tokio::time::sleep(delay).await;
+        changes.mark_unchanged();
+        act().await;
+    }
+}
+
 /// Tells the team's other instances the figures soon after they change, as
-/// [`save_ratelimits_on_change`] saves them: at most one Redis write per `delay`, off the
-/// requests' way.
+/// [`save_ratelimits_on_change`] saves them.
 async fn publish_ratelimits_on_change(
     delay: std::time::Duration,
     store: Arc<RateLimitStore>,
     executor: Arc<byok_executor::CodexExecutor>,
 ) {
-    let mut changes = store.changes();
-    while changes.changed().await.is_ok() {
-        tokio::time::sleep(delay).await;
-        changes.mark_unchanged();
-        executor.publish_ratelimits().await;
-    }
+    after_each_change(&store, delay, || executor.publish_ratelimits()).await;
 }
 
-/// Saves the figures soon after they change, so `byok status` shows them right after a request:
-/// the first change wakes the saver, which waits `ratelimit_save_delay` for the rest of a burst
-/// of answers and writes them at once (one small file write per delay at most, however busy).
+/// Saves the figures soon after they change, so `byok status` shows them right after a request
+/// (one small file write per `ratelimit_save_delay` at most).
 async fn save_ratelimits_on_change(settings: Settings, store: Arc<RateLimitStore>) {
-    let mut changes = store.changes();
-    while changes.changed().await.is_ok() {
-        tokio::time::sleep(settings.ratelimit_save_delay).await;
-        changes.mark_unchanged();
+    after_each_change(&store, settings.ratelimit_save_delay, || async {
         let (home, store) = (settings.home.clone(), Arc::clone(&store));
         // File I/O off the async workers.
         let saved =
@@ -218,5 +225,6 @@ async fn save_ratelimits_on_change(settings: Settings, store: Arc<RateLimitStore
         if let Ok(Err(e)) = saved.await {
             tracing::warn!(error = %e, "could not save the rate-limit figures");
         }
-    }
+    })
+    .await;
 }
